@@ -1,0 +1,1 @@
+"""Plugin hooks: the public contract (`hookspecs`) and the plugin manager."""
