@@ -45,9 +45,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_URL", None, "SMTP for system mail: smtp://, smtp+starttls:// or smtps:// "
             "with optional user:password@. Absent: mail is written to the log."),
     Setting("MAIL_FROM", "no-reply@saas-crm.local", "Sender of system mail."),
+    Setting("STRIPE_SECRET_KEY", None, "Stripe secret API key. Absent: billing is off and "
+            "every tenant gets `BILLING_DEFAULT_PLAN`."),
+    Setting("STRIPE_WEBHOOK_SECRET", None, "Signing secret (`whsec_...`) of the Stripe "
+            "webhook endpoint `/billing/stripe/webhook`."),
+    Setting("STRIPE_API_BASE", None, "Stripe API address (tests point it at a local fake). "
+            "Default: Stripe's own."),
+    Setting("STRIPE_PRICE_PRO", None, "Stripe price id (`price_...`) of the pro plan."),
+    Setting("STRIPE_PRICE_ENTERPRISE", None, "Stripe price id of the enterprise plan."),
+    Setting("BILLING_DEFAULT_PLAN", "enterprise", "Plan of every tenant while billing is off "
+            "(`free`, `pro` or `enterprise`)."),
+    Setting("BILLING_GRACE_DAYS", 7, "Days after a failed payment before the tenant becomes "
+            "read-only."),
 )
 
-_INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS"}
+_INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS", "BILLING_GRACE_DAYS"}
 _BOOLS = {"SAAS_TRACE_PLUGINS"}
 
 

@@ -1,4 +1,7 @@
-"""REST API at /api/v1 (flask-smorest). Every module here with a `blp` is registered."""
+"""REST API at /api/v1 (flask-smorest). Every module here with a `blp` is registered.
+
+See "API" in docs/dev-conventions.md for how to add endpoints, docs/api.md for clients.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,21 @@ from flask_smorest import Api
 
 from saas.discovery import modules_with
 
+BEARER = {"type": "http", "scheme": "bearer",
+          "description": "An API token: `Authorization: Bearer crm_<tenant>_<secret>`."}
+
 
 def register(app: Flask, api: Api) -> None:
+    from saas.api import common, errors
+    from saas.extensions import csrf
+
+    api.spec.components.security_scheme("bearerAuth", BEARER)
+    api.spec.options["security"] = [{"bearerAuth": []}]
+    # The web UI's app-wide handler delegates /api/ errors to this attribute.
+    api.handle_http_exception = errors.handle_http_exception  # type: ignore[method-assign]
+    errors.install_on_app(app)
+    app.before_request(common.authenticate)
     for _module, blp in modules_with(sys.modules[__name__], "blp"):
+        errors.install_on_blueprint(blp)
+        csrf.exempt(blp)
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")

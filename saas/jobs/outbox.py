@@ -49,13 +49,14 @@ def deliver_event(tenant_id: uuid.UUID, event_id: str) -> str:
 
 
 @tenant_job(retries=0, timeout=600, tenant=False)
-def sweep_outbox() -> int:
-    """Re-enqueue events pending for longer than a minute, tenant by tenant (RLS holds)."""
+def sweep_outbox(older_than: int = int(SWEEP_AGE.total_seconds())) -> int:
+    """Re-enqueue events pending for longer than `older_than` seconds, tenant by tenant
+    (RLS holds). The age keeps the sweep from racing the enqueue that follows a commit."""
     from saas.jobs.queue import enqueue
 
     session = db.session
     count = 0
-    cutoff = utcnow() - SWEEP_AGE
+    cutoff = utcnow() - timedelta(seconds=older_than)
     for tenant_id in session.scalars(select(Tenant.id)).all():
         with tenant_bound(session, tenant_id):
             ids = session.scalars(

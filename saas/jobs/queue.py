@@ -32,7 +32,8 @@ def redis_connection() -> Redis | None:
         return None
     conn = current_app.extensions.get("saas.redis")
     if conn is None:
-        conn = Redis.from_url(url)
+        # Bounded waits: a dead Redis must fail the enqueue quickly, not hang a request.
+        conn = Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
         current_app.extensions["saas.redis"] = conn
     return conn
 

@@ -4,6 +4,10 @@ A job function is declared with `@tenant_job(...)`; RQ imports it by dotted path
 calls it with plain ids. The wrapper builds (once per process) or reuses the Flask app,
 pushes a fresh app context (so a fresh DB session), binds the tenant, commits on success,
 and re-raises on failure so RQ's failed registry and retries see it.
+
+Work-horses are forked from the worker: the first job in a new process drops the pooled
+DB connections it inherited (sharing a socket between processes corrupts both), and
+every log line written during a job carries its id (`saas.jobs.logs`).
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ def _app() -> Flask:
 
 def tenant_job(retries: int = 3, intervals: list[int] | None = None, timeout: int = 300,
                tenant: bool = True) -> Callable:
+    """Declare a job: its retries (RQ `Retry(max=retries, interval=intervals)`), its
+    time limit in seconds, and whether its first argument is a tenant id to bind."""
     spec = JobSpec(retries=retries, intervals=intervals or [5, 30, 120], timeout=timeout,
                    tenant=tenant)
 
@@ -58,10 +64,15 @@ def tenant_job(retries: int = 3, intervals: list[int] | None = None, timeout: in
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             from saas.extensions import db
+            from saas.jobs.logs import current_job_id, job_scope
             from saas.tenancy import bind_tenant
 
             app = _app()
-            with app.app_context():
+            job_id = current_job_id()
+            if job_id == "-":
+                job_id = f"inline-{uuid.uuid4().hex[:12]}"
+            name = f"{fn.__module__}:{fn.__name__}"
+            with job_scope(job_id), app.app_context():
                 session = db.session
                 try:
                     if spec.tenant:
@@ -70,11 +81,15 @@ def tenant_job(retries: int = 3, intervals: list[int] | None = None, timeout: in
                             tenant_id = uuid.UUID(tenant_id)
                         bind_tenant(session, tenant_id)
                         args = (tenant_id, *args[1:])
+                    log.info("job %s %s started", job_id, name)
                     result = fn(*args, **kwargs)
                     session.commit()
+                    log.info("job %s %s finished: %r", job_id, name, result)
                     return result
-                except Exception:
+                except Exception as exc:
                     session.rollback()
+                    log.warning("job %s %s failed: %s: %s", job_id, name,
+                                type(exc).__name__, exc)
                     raise
                 finally:
                     db.session.remove()

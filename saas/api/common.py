@@ -1,0 +1,121 @@
+"""What every API module needs: token authentication, permissions, the acting staff
+member, and the schema base class.
+
+Authentication runs for every request under /api/v1/ before any view (secure by
+default): a module cannot forget it, only opt out with `@public`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import marshmallow as ma
+from flask import current_app, g, request
+from werkzeug.exceptions import Forbidden, Unauthorized
+
+from saas.extensions import db
+from saas.models import ApiToken, Staff, Tenant
+from saas.permissions import role_can
+from saas.services.context import Actor
+from saas.services.tokens import parse_tenant, resolve_token
+from saas.tenancy import bind_tenant
+
+API_V1 = "/api/v1/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Schema(ma.Schema):
+    """Base for every API schema: an unknown field is a 422 naming it, never ignored."""
+
+    class Meta:
+        unknown = ma.RAISE
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view (or a MethodView method) as reachable without a token (webhooks)."""
+    view._api_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def _is_public() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None:
+        return False
+    if getattr(view, "_api_public", False):
+        return True
+    view_class = getattr(view, "view_class", None)
+    method = getattr(view_class, request.method.lower(), None) if view_class else None
+    return bool(getattr(method, "_api_public", False))
+
+
+def authenticate() -> None:
+    """before_request: resolve `Authorization: Bearer crm_<tenant hex>_<secret>`.
+
+    The tenant named in the token is bound first, so the token lookup itself runs under
+    row-level security: a token of tenant B presented as tenant A's finds nothing.
+    """
+    if not request.path.startswith(API_V1) or request.url_rule is None or _is_public():
+        return
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    raw = raw.strip()
+    if scheme.lower() != "bearer" or not raw:
+        raise Unauthorized()
+    tenant_id = parse_tenant(raw)
+    tenant = db.session.get(Tenant, tenant_id) if tenant_id else None
+    if tenant is None or tenant.status != "active":
+        raise Unauthorized("This API token is not valid.")
+    bind_tenant(db.session, tenant.id)
+    resolved = resolve_token(db.session, raw)
+    if resolved is None:
+        db.session.rollback()
+        raise Unauthorized("This API token is not valid, revoked, or its owner is inactive.")
+    token, staff = resolved
+    db.session.commit()  # keeps last_used_at even when the request itself fails
+    g.tenant, g.staff, g.api_token = tenant, staff, token
+    if token.scope == "read" and request.method not in SAFE_METHODS:
+        raise Forbidden("This token is read-only; use a write token to change data.")
+
+
+def current_staff() -> Staff:
+    """The staff member whose token authenticated this request."""
+    return g.staff
+
+
+def current_token() -> ApiToken:
+    return g.api_token
+
+
+def current_tenant() -> Tenant:
+    return g.tenant
+
+
+def api_actor() -> Actor:
+    """The acting staff member, as services record it in the audit log."""
+    return Actor.of_staff(g.staff, request.remote_addr, request.user_agent.string)
+
+
+def has_permission(permission: str) -> bool:
+    staff = g.get("staff")
+    return staff is not None and role_can(staff.role, permission)
+
+
+def require(*permissions: str) -> Callable:
+    """403 unless the token's staff role has every permission (`saas/permissions.py`).
+
+    Put it directly under `@blp.route(...)`, so it runs before input is parsed.
+    """
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            missing = [p for p in permissions if not has_permission(p)]
+            if missing:
+                raise Forbidden(f"Your role lacks the permission: {', '.join(missing)}.")
+            return view(*args, **kwargs)
+
+        wrapped.required_permissions = permissions  # type: ignore[attr-defined]
+        return wrapped
+
+    return decorator

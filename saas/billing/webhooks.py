@@ -1,0 +1,211 @@
+"""Applying Stripe webhook events to tenants' billing state.
+
+Stripe delivers at least once and in no particular order. So every event is recorded by
+its id first (a repeat finds the record and changes nothing), and subscription and invoice
+events carry watermarks: an event created before the last one applied to that tenant's
+subscription (or invoices) is recorded as `stale` and not applied.
+The tenant comes from the metadata/`client_reference_id` set at checkout, else from the
+Stripe customer or subscription id stored when checkout completed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import stripe
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from saas.billing.plans import FREE, PAID_PLANS, plan_for_price
+from saas.billing.state import BillingConfig, billing_row_for_update
+from saas.models import Tenant
+from saas.models.billing import BillingEvent, TenantBilling
+from saas.services.errors import InvalidInput
+
+ENDED = {"canceled", "incomplete_expired"}
+KEEPS_PLAN = {"active", "trialing", "past_due", "unpaid"}
+
+
+class InvalidSignature(InvalidInput):
+    status = 400
+    code = "invalid_signature"
+
+
+def verify(payload: bytes, signature: str | None, secret: str) -> dict:
+    """The event, if Stripe signed exactly this payload recently; else `InvalidSignature`."""
+    try:
+        stripe.Webhook.construct_event(payload, signature or "", secret)
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError) as exc:
+        raise InvalidSignature("The Stripe signature does not match this payload.",
+                               {"Stripe-Signature": ["Invalid or expired signature."]}) from exc
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise InvalidInput("Not a Stripe event.", {"body": ["Missing id or type."]})
+    return event
+
+
+def _get(obj: Any, *path: str) -> Any:
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _ts(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value), UTC) if value else None
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _id(value: Any) -> str | None:
+    """Stripe fields are ids, or expanded objects with an id."""
+    if isinstance(value, dict):
+        value = value.get("id")
+    return value if isinstance(value, str) and value else None
+
+
+def apply_event(session: Session, config: BillingConfig, event: dict) -> str:
+    """Record the event and apply it once; returns the outcome (also stored)."""
+    event_id = str(event["id"])[:255]
+    if session.get(BillingEvent, event_id) is not None:
+        return "duplicate"
+    obj = _get(event, "data", "object") or {}
+    created = _ts(event.get("created")) or datetime.now(UTC)
+    record = BillingEvent(id=event_id, type=str(event["type"])[:80],
+                          object_id=(_id(obj) or "")[:255] or None, stripe_created=created,
+                          outcome="received", payload=event)
+    session.add(record)
+    session.flush()
+    handler = HANDLERS.get(record.type)
+    record.outcome = handler(session, config, obj, created) if handler else "ignored"
+    return record.outcome
+
+
+def _tenant_billing(session: Session, tenant_ref: Any = None, customer: str | None = None,
+                    subscription: str | None = None) -> TenantBilling | None:
+    if tenant_ref:
+        try:
+            tid = uuid.UUID(str(tenant_ref))
+        except ValueError:
+            tid = None
+        if tid is not None and session.get(Tenant, tid) is not None:
+            return billing_row_for_update(session, tid)
+    for column, value in ((TenantBilling.stripe_subscription_id, subscription),
+                          (TenantBilling.stripe_customer_id, customer)):
+        if value:
+            row = session.scalars(select(TenantBilling).where(column == value)).first()
+            if row is not None:
+                return row
+    return None
+
+
+def _checkout_completed(session: Session, config: BillingConfig, obj: dict,
+                        created: datetime) -> str:
+    if obj.get("mode") != "subscription":
+        return "ignored"
+    row = _tenant_billing(session, obj.get("client_reference_id")
+                          or _get(obj, "metadata", "tenant_id"))
+    if row is None:
+        return "unmatched"
+    row.stripe_customer_id = _id(obj.get("customer")) or row.stripe_customer_id
+    if row.subscription_event_at and created < row.subscription_event_at:
+        return "stale"
+    plan = _get(obj, "metadata", "plan")
+    paid = obj.get("payment_status") in ("paid", "no_payment_required")
+    if not paid or plan not in PAID_PLANS:
+        return "ignored"
+    row.stripe_subscription_id = _id(obj.get("subscription")) or row.stripe_subscription_id
+    row.plan = plan
+    row.subscription_status = row.subscription_status or "active"
+    row.cancel_at_period_end = False
+    row.subscription_event_at = created
+    return "applied"
+
+
+def _subscription_changed(session: Session, config: BillingConfig, obj: dict,
+                          created: datetime, deleted: bool = False) -> str:
+    sub_id = _id(obj)
+    row = _tenant_billing(session, _get(obj, "metadata", "tenant_id"),
+                          _id(obj.get("customer")), sub_id)
+    if row is None:
+        return "unmatched"
+    status = "canceled" if deleted else str(obj.get("status") or "")
+    if row.stripe_subscription_id and row.stripe_subscription_id != sub_id:
+        if status in ENDED or status == "incomplete":
+            return "ignored"
+    if row.subscription_event_at and created < row.subscription_event_at:
+        return "stale"
+    row.subscription_event_at = created
+    row.stripe_subscription_id = sub_id
+    row.stripe_customer_id = _id(obj.get("customer")) or row.stripe_customer_id
+    row.subscription_status = status[:30] or None
+    items = _get(obj, "items", "data") or [{}]
+    first = items[0] if isinstance(items, list) and items else {}
+    row.current_period_end = (_ts(obj.get("current_period_end"))
+                              or _ts(_get(first, "current_period_end")))
+    if status in ENDED:
+        row.plan = FREE
+        row.cancel_at_period_end = False
+        row.payment_failed_at = row.grace_until = None
+        return "applied"
+    row.cancel_at_period_end = bool(obj.get("cancel_at_period_end"))
+    plan = (plan_for_price(config.settings or {}, _id(_get(first, "price")))
+            or _get(obj, "metadata", "plan"))
+    if status in KEEPS_PLAN and plan in PAID_PLANS:
+        row.plan = plan
+    return "applied"
+
+
+def _subscription_deleted(session: Session, config: BillingConfig, obj: dict,
+                          created: datetime) -> str:
+    return _subscription_changed(session, config, obj, created, deleted=True)
+
+
+def _invoice_row(session: Session, obj: dict) -> TenantBilling | None:
+    details = obj.get("subscription_details") or _get(obj, "parent", "subscription_details")
+    sub_id = _id(obj.get("subscription")) or _id(_get(details, "subscription"))
+    return _tenant_billing(session, _get(details, "metadata", "tenant_id"),
+                           _id(obj.get("customer")), sub_id)
+
+
+def _invoice_paid(session: Session, config: BillingConfig, obj: dict,
+                  created: datetime) -> str:
+    row = _invoice_row(session, obj)
+    if row is None:
+        return "unmatched"
+    if row.invoice_event_at and created < row.invoice_event_at:
+        return "stale"
+    row.invoice_event_at = created
+    row.payment_failed_at = row.grace_until = None
+    return "applied"
+
+
+def _invoice_failed(session: Session, config: BillingConfig, obj: dict,
+                    created: datetime) -> str:
+    row = _invoice_row(session, obj)
+    if row is None:
+        return "unmatched"
+    if row.invoice_event_at and created < row.invoice_event_at:
+        return "stale"
+    row.invoice_event_at = created
+    if row.payment_failed_at is None:
+        row.payment_failed_at = created
+        row.grace_until = created + timedelta(days=config.grace_days)
+    return "applied"
+
+
+Handler = Callable[[Session, BillingConfig, dict, datetime], str]
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": _checkout_completed,
+    "customer.subscription.created": _subscription_changed,
+    "customer.subscription.updated": _subscription_changed,
+    "customer.subscription.deleted": _subscription_deleted,
+    "invoice.paid": _invoice_paid,
+    "invoice.payment_failed": _invoice_failed,
+}

@@ -1,0 +1,70 @@
+"""The RQ worker and the cron scheduler behind `flask worker` and `flask cron`.
+
+The worker runs RQ's own scheduler too (it moves delayed retries back onto the queue);
+the cron scheduler runs in a child process so a slow enqueue never delays job pick-up,
+and exits with the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import signal
+
+from flask import Flask
+from redis import Redis
+from rq import Queue, Worker
+
+from saas.jobs import logs
+from saas.jobs.schedule import build_scheduler
+
+log = logging.getLogger("saas.jobs")
+
+
+class NoRedis(RuntimeError):
+    """There is no REDIS_URL: jobs run inline and there is nothing for a worker to do."""
+
+
+def _redis(app: Flask) -> Redis:
+    url = app.config.get("REDIS_URL")
+    if not url:
+        raise NoRedis("REDIS_URL is not set: jobs run inline, no worker is needed")
+    return Redis.from_url(url, socket_connect_timeout=5)
+
+
+def run_worker(app: Flask, burst: bool = False, cron: bool = True,
+               name: str | None = None) -> bool:
+    """Work the app's queue; returns whether any job ran. `burst` drains and exits
+    (without cron: a drained queue is the whole point of a burst)."""
+    connection = _redis(app)
+    connection.ping()
+    logs.install()
+    queue = Queue(app.config["RQ_QUEUE"], connection=connection)
+    child = None
+    if cron and not burst:
+        child = multiprocessing.get_context("fork").Process(
+            target=_cron_child, args=(app.config["REDIS_URL"], queue.name),
+            name="saas-cron", daemon=True)
+        child.start()
+        log.info("cron scheduler started in process %s", child.pid)
+    worker = Worker([queue], connection=connection, name=name)
+    try:
+        return worker.work(burst=burst, with_scheduler=True, log_format=logs.FORMAT)
+    finally:
+        if child is not None and child.is_alive():
+            os.kill(child.pid, signal.SIGTERM)
+            child.join(10)
+
+
+def run_cron(app: Flask) -> None:
+    """Run only the cron scheduler, in the foreground, until SIGTERM/SIGINT."""
+    connection = _redis(app)
+    connection.ping()
+    logs.install()
+    build_scheduler(connection, app.config["RQ_QUEUE"]).start()
+
+
+def _cron_child(redis_url: str, queue_name: str) -> None:
+    logs.install()
+    build_scheduler(Redis.from_url(redis_url, socket_connect_timeout=5), queue_name).start()

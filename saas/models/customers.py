@@ -1,0 +1,135 @@
+"""Customers and what hangs directly off them: lookup keys, contacts, custom field
+definitions and saved list views.
+
+Phones are stored normalised to E.164 and emails lower-cased, both in the customer's own
+lists and in `customer_lookups`, one row per value: an ordinary b-tree index there makes
+"who has this phone?" fast on every backend, and duplicate detection can group on it.
+Tags and custom fields are JSON (JSONB with GIN indexes on PostgreSQL, so `@>` filters
+use an index); the name has a pg_trgm GIN index on PostgreSQL for substring search.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.models.base import Base, TenantScoped, UTCDateTime, tenant_fk, utcnow
+from saas.models.types import JSONType
+
+CUSTOMER_KINDS = ("person", "company")
+CONSENT_CHANNELS = ("email", "sms", "wechat", "phone")
+CONSENT_STATUSES = ("granted", "withdrawn")
+LIFECYCLE_STAGES = ("lead", "prospect", "customer", "lapsed", "churned")
+PURCHASING_POWER = ("high", "medium", "low")
+FIELD_TYPES = ("text", "number", "date", "choice", "multi_choice", "boolean")
+LOOKUP_KINDS = ("phone", "email")
+
+
+class Customer(TenantScoped, Base):
+    __tablename__ = "customers"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        tenant_fk("owner_id", "staff"),
+        tenant_fk("merged_into_id", "customers"),
+        Index("ix_customers_tenant_name", "tenant_id", "name", "id"),
+        Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
+        Index("ix_customers_tenant_updated", "tenant_id", "updated_at", "id"),
+        Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
+        Index("ix_customers_tenant_category", "tenant_id", "category"),
+        Index("ix_customers_tenant_phone", "tenant_id", "phone"),
+        Index("ix_customers_tenant_email", "tenant_id", "email"),
+        Index("ix_customers_name_trgm", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_customers_tags", "tags", postgresql_using="gin",
+              postgresql_ops={"tags": "jsonb_path_ops"}),
+        Index("ix_customers_custom_fields", "custom_fields", postgresql_using="gin",
+              postgresql_ops={"custom_fields": "jsonb_path_ops"}),
+    )
+
+    kind: Mapped[str] = mapped_column(String(10), default="person")
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phones: Mapped[list] = mapped_column(JSONType, default=list)
+    emails: Mapped[list] = mapped_column(JSONType, default=list)
+    wechat_id: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(Text)
+    industry: Mapped[str | None] = mapped_column(String(100))
+    company_size: Mapped[str | None] = mapped_column(String(40))
+    purchasing_power: Mapped[str | None] = mapped_column(String(20))
+    category: Mapped[str | None] = mapped_column(String(60))
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    department: Mapped[str | None] = mapped_column(String(100))
+    tags: Mapped[list] = mapped_column(JSONType, default=list)
+    birthday: Mapped[date | None] = mapped_column(Date)
+    source_channel: Mapped[str | None] = mapped_column(String(40))
+    lifecycle_stage: Mapped[str] = mapped_column(String(20), default="lead")
+    consent: Mapped[dict] = mapped_column(JSONType, default=dict)
+    custom_fields: Mapped[dict] = mapped_column(JSONType, default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(String(100))
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
+                                                 onupdate=utcnow)
+
+
+class CustomerLookup(TenantScoped, Base):
+    """One normalised phone or email of a customer (kept in step by the customer service)."""
+
+    __tablename__ = "customer_lookups"
+    __table_args__ = (
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        Index("ix_customer_lookups_tenant_value", "tenant_id", "kind", "value"),
+        Index("ix_customer_lookups_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[str] = mapped_column(String(254))
+
+
+class CustomFieldDefinition(TenantScoped, Base):
+    __tablename__ = "custom_field_definitions"
+    __table_args__ = (UniqueConstraint("tenant_id", "key"),)
+
+    key: Mapped[str] = mapped_column(String(60))
+    label: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(20))
+    required: Mapped[bool] = mapped_column(Boolean, default=False)
+    choices: Mapped[list] = mapped_column(JSONType, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Contact(TenantScoped, Base):
+    """A person at a company customer."""
+
+    __tablename__ = "contacts"
+    __table_args__ = (
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        Index("ix_contacts_tenant_customer", "tenant_id", "customer_id"),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SavedView(TenantScoped, Base):
+    """A staff member's named customer-list filter and sort."""
+
+    __tablename__ = "saved_views"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "staff_id", "name"),
+        tenant_fk("staff_id", "staff", ondelete="CASCADE"),
+    )
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    name: Mapped[str] = mapped_column(String(100))
+    filters: Mapped[dict] = mapped_column(JSONType, default=dict)
+    sort: Mapped[str] = mapped_column(String(40), default="-created_at")

@@ -1,0 +1,57 @@
+"""Service error messages in the reader's language.
+
+Services speak English (they also serve the API and jobs). The web UI passes their
+messages through `translate_message`; the strings below are marked with `N_` so that
+`pybabel extract` puts them into the catalogue. A message not listed is shown as is.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext
+
+
+def N_(message: str) -> str:  # noqa: N802 - the conventional extraction marker
+    return message
+
+
+KNOWN = (
+    N_("Sign-up has errors."),
+    N_("Settings have errors."),
+    N_("Please correct the form."),
+    N_("Token has errors."),
+    N_("Enter the company name."),
+    N_("Use 3-63 lower-case letters, digits or dashes (not reserved)."),
+    N_("Enter your name."),
+    N_("Enter a valid email address."),
+    N_("That address is taken."),
+    N_("Unknown time zone."),
+    N_("Choose one of: zh_CN, en."),
+    N_("Choose one of: CNY, USD, EUR, HKD, TWD, JPY, GBP, SGD."),
+    N_("Choose one of: owner, admin, manager, agent, readonly."),
+    N_("Use at least 10 characters."),
+    N_("This password is too common or simple."),
+    N_("Mix letters with digits or symbols."),
+    N_("Do not include your email name in the password."),
+    N_("Already a staff member."),
+    N_("Only the owner can grant the owner role."),
+    N_("Owner only."),
+    N_("You cannot grant a role above your own."),
+    N_("Above your own role."),
+    N_("This invitation link is not valid."),
+    N_("This invitation has already been used."),
+    N_("This invitation has expired. Ask for a new one."),
+    N_("Only the owner can change the owner's role."),
+    N_("A tenant needs at least one owner."),
+    N_("Last owner."),
+    N_("You cannot deactivate yourself."),
+    N_("Only the owner can deactivate an owner."),
+    N_("A tenant needs at least one active owner."),
+    N_("Give the token a name (up to 100 characters)."),
+    N_("Choose read or write."),
+    N_("No such staff member."),
+    N_("No such token."),
+)
+
+
+def translate_message(message: str) -> str:
+    return gettext(message) if message else message
