@@ -41,6 +41,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Flask-Limiter rule for login attempts."),
     Setting("INVITATION_TTL_HOURS", 72, "How long an invitation link stays valid."),
     Setting("SAAS_TRACE_PLUGINS", False, "Log every plugin hook call (for plugin authors)."),
+    Setting("PLUGIN_TIMEOUT", 20, "Seconds one plugin hook call may take before it counts "
+            "as failed (and is retried)."),
+    Setting("PLUGIN_MAX_ATTEMPTS", 8, "Attempts of a plugin delivery before it is dead."),
     Setting("RQ_QUEUE", "default", "Name of the RQ queue jobs go to."),
     Setting("MAIL_URL", None, "SMTP for system mail: smtp://, smtp+starttls:// or smtps:// "
             "with optional user:password@. Absent: mail is written to the log."),
@@ -59,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
             "read-only."),
 )
 
-_INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS", "BILLING_GRACE_DAYS"}
+_INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS", "PLUGIN_MAX_ATTEMPTS", "BILLING_GRACE_DAYS"}
 _BOOLS = {"SAAS_TRACE_PLUGINS"}
 
 
@@ -124,7 +127,14 @@ class InsecureConfig(RuntimeError):
 
 
 def check_production_safety(cfg: dict[str, Any]) -> None:
-    """Production must never run on the development secret or encryption key."""
+    """Production must never run on the development secret or encryption key; and no
+    mode may start with a malformed key ring (it would fail later, at the first secret)."""
+    from saas.crypto import KeyRingError, parse_keys
+
+    try:
+        parse_keys(cfg["ENCRYPTION_KEYS"])
+    except KeyRingError as exc:
+        raise InsecureConfig(str(exc)) from exc
     if cfg["SAAS_ENV"] != "production":
         return
     if cfg["SECRET_KEY"] in (None, "", DEFAULT_SECRET) or len(cfg["SECRET_KEY"]) < 32:

@@ -12,6 +12,15 @@ from flask_smorest import Api
 
 from saas.discovery import modules_with
 
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "code": {"type": "string", "example": "invalid"},
+        "message": {"type": "string"},
+        "errors": {"type": "object", "description": "Field name → messages.",
+                   "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
 BEARER = {"type": "http", "scheme": "bearer",
           "description": "An API token: `Authorization: Bearer crm_<tenant>_<secret>`."}
 
@@ -22,11 +31,15 @@ def register(app: Flask, api: Api) -> None:
 
     api.spec.components.security_scheme("bearerAuth", BEARER)
     api.spec.options["security"] = [{"bearerAuth": []}]
+    api.spec.components.schemas["Error"] = ERROR_SCHEMA  # ours, not flask-smorest's
     # The web UI's app-wide handler delegates /api/ errors to this attribute.
     api.handle_http_exception = errors.handle_http_exception  # type: ignore[method-assign]
     errors.install_on_app(app)
+    # First: modules' own before_app_request hooks (plan rules) rely on g.staff being set.
     app.before_request(common.authenticate)
     for _module, blp in modules_with(sys.modules[__name__], "blp"):
-        errors.install_on_blueprint(blp)
-        csrf.exempt(blp)
+        if not getattr(blp, "_api_installed", False):  # a blueprint is set up only once
+            errors.install_on_blueprint(blp)
+            csrf.exempt(blp)
+            blp._api_installed = True
         api.register_blueprint(blp, url_prefix=f"/api/v1{blp.url_prefix or ''}")

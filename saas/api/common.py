@@ -72,7 +72,8 @@ def authenticate() -> None:
         db.session.rollback()
         raise Unauthorized("This API token is not valid, revoked, or its owner is inactive.")
     token, staff = resolved
-    db.session.commit()  # keeps last_used_at even when the request itself fails
+    if db.session.dirty:
+        db.session.commit()  # keeps last_used_at even when the request itself fails
     g.tenant, g.staff, g.api_token = tenant, staff, token
     if token.scope == "read" and request.method not in SAFE_METHODS:
         raise Forbidden("This token is read-only; use a write token to change data.")

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import HTTPException, NotFound, default_exceptions
 
 from saas.extensions import db
 from saas.services.errors import ServiceError
@@ -119,10 +119,17 @@ def handle_http_exception(exc: HTTPException):
 
 def handle_service_error(exc: ServiceError) -> Response:
     db.session.rollback()
-    return error_response(exc.status, exc.message, exc.errors, code=exc.code)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(exc.status, exc.message, exc.errors, code=exc.code, headers=headers)
 
 
 def install_on_blueprint(blp: Blueprint) -> None:
+    # Flask prefers an app handler for a specific status over a blueprint handler for a
+    # class, so the blueprint gets one per status too.
+    for status in sorted(default_exceptions):
+        if status >= 400:
+            blp.register_error_handler(status, handle_http_exception)
     blp.register_error_handler(HTTPException, handle_http_exception)
     blp.register_error_handler(ServiceError, handle_service_error)
 

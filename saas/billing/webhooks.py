@@ -17,14 +17,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from saas.billing.plans import FREE, PAID_PLANS, plan_for_price
 from saas.billing.state import BillingConfig, billing_row_for_update
 from saas.models import Tenant
 from saas.models.billing import BillingEvent, TenantBilling
+from saas.services import audit, outbox
+from saas.services.context import Actor
 from saas.services.errors import InvalidInput
+from saas.tenancy import tenant_bound
 
 ENDED = {"canceled", "incomplete_expired"}
 KEEPS_PLAN = {"active", "trialing", "past_due", "unpaid"}
@@ -84,7 +87,33 @@ def apply_event(session: Session, config: BillingConfig, event: dict) -> str:
     session.flush()
     handler = HANDLERS.get(record.type)
     record.outcome = handler(session, config, obj, created) if handler else "ignored"
+    for row in [o for o in session.new | session.dirty if isinstance(o, TenantBilling)]:
+        _audit_changes(session, row, record.type)
     return record.outcome
+
+
+AUDITED = ("plan", "subscription_status", "cancel_at_period_end", "grace_until")
+
+
+def _audit_changes(session: Session, row: TenantBilling, event_type: str) -> None:
+    """Tenants see in their audit log what Stripe changed; plugins hear of plan changes."""
+    state = inspect(row)
+    changes = {}
+    for name in AUDITED:
+        history = state.attrs[name].history
+        before = history.deleted[0] if history.deleted else None
+        after = history.added[0] if history.added else before
+        if history.added and before != after:
+            changes[name] = [before, after]
+    if not changes:
+        return
+    with tenant_bound(session, row.tenant_id):
+        audit.record(session, Actor.system("stripe"), f"billing.{event_type}", "tenant",
+                     row.tenant_id, changes)
+        if "plan" in changes:
+            outbox.emit(session, "tenant.plan_changed", "tenant", row.tenant_id,
+                        {"plan": changes["plan"]})
+        session.flush()
 
 
 def _tenant_billing(session: Session, tenant_ref: Any = None, customer: str | None = None,
@@ -128,7 +157,7 @@ def _checkout_completed(session: Session, config: BillingConfig, obj: dict,
     return "applied"
 
 
-def _subscription_changed(session: Session, config: BillingConfig, obj: dict,
+def apply_subscription(session: Session, config: BillingConfig, obj: dict,
                           created: datetime, deleted: bool = False) -> str:
     sub_id = _id(obj)
     row = _tenant_billing(session, _get(obj, "metadata", "tenant_id"),
@@ -136,9 +165,9 @@ def _subscription_changed(session: Session, config: BillingConfig, obj: dict,
     if row is None:
         return "unmatched"
     status = "canceled" if deleted else str(obj.get("status") or "")
-    if row.stripe_subscription_id and row.stripe_subscription_id != sub_id:
-        if status in ENDED or status == "incomplete":
-            return "ignored"
+    if (row.stripe_subscription_id and row.stripe_subscription_id != sub_id
+            and (status in ENDED or status == "incomplete")):
+        return "ignored"
     if row.subscription_event_at and created < row.subscription_event_at:
         return "stale"
     row.subscription_event_at = created
@@ -164,7 +193,7 @@ def _subscription_changed(session: Session, config: BillingConfig, obj: dict,
 
 def _subscription_deleted(session: Session, config: BillingConfig, obj: dict,
                           created: datetime) -> str:
-    return _subscription_changed(session, config, obj, created, deleted=True)
+    return apply_subscription(session, config, obj, created, deleted=True)
 
 
 def _invoice_row(session: Session, obj: dict) -> TenantBilling | None:
@@ -203,8 +232,8 @@ def _invoice_failed(session: Session, config: BillingConfig, obj: dict,
 Handler = Callable[[Session, BillingConfig, dict, datetime], str]
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": _checkout_completed,
-    "customer.subscription.created": _subscription_changed,
-    "customer.subscription.updated": _subscription_changed,
+    "customer.subscription.created": apply_subscription,
+    "customer.subscription.updated": apply_subscription,
     "customer.subscription.deleted": _subscription_deleted,
     "invoice.paid": _invoice_paid,
     "invoice.payment_failed": _invoice_failed,

@@ -33,6 +33,6 @@ def cli(slug: str, seed: int, size: int, no_migrate: bool) -> None:
     ran = ", ".join(result.ran) or "nothing new"
     base = current_app.config["BASE_URL"].rstrip("/")
     click.echo(f"Demo tenant '{slug}' {state}; generators run: {ran}.")
-    click.echo(f"  URL:      {base}/t/{slug}/")
+    click.echo(f"  URL:      {base}/t/{slug}/login")
     click.echo(f"  Login:    {demo.owner_email(slug)}")
     click.echo(f"  Password: {demo.DEMO_PASSWORD}")

@@ -210,6 +210,6 @@ def init_app(app: Flask) -> None:
     host = PluginHost(trace=bool(app.config.get("SAAS_TRACE_PLUGINS")))
     host.load_entrypoints()
     app.extensions[EXTENSION_KEY] = host
-    from saas.services.plugins import dispatch_event
+    from saas.services.plugin_deliveries import dispatch_event
 
     app.extensions.setdefault("saas.event_dispatchers", []).append(dispatch_event)

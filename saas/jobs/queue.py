@@ -15,7 +15,7 @@ from flask import current_app
 from redis import Redis
 from rq import Queue, Retry
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 log = logging.getLogger("saas.jobs")
 PENDING_KEY = "saas.pending_jobs"
@@ -65,6 +65,10 @@ def enqueue(path: str, *args: Any, job_id: str | None = None, **kwargs: Any):
 
 
 def enqueue_after_commit(session: Session, path: str, *args: Any, **kwargs: Any) -> None:
+    if isinstance(session, scoped_session):
+        # Listen on the Session itself: on a scoped_session the listener lands on the
+        # Session class, piling up per session and breaking nested (inline) commits.
+        session = session()
     pending = session.info.setdefault(PENDING_KEY, [])
     pending.append((path, args, kwargs))
     if not session.info.get("saas.commit_hook"):

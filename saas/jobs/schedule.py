@@ -36,6 +36,8 @@ class Periodic:
 
 PERIODIC: list[Periodic] = [
     Periodic("outbox-sweep", "saas.jobs.outbox:sweep_outbox", interval=60),
+    Periodic("plugin-delivery-retry", "saas.jobs.deliveries:retry_due_deliveries",
+             interval=30),
 ]
 
 
@@ -64,7 +66,7 @@ class PeriodicCronJob(CronJob):
     def enqueue(self, connection: Redis):  # type: ignore[override]
         job_id = self.periodic.job_id(self.queue_name, self.slot())
         ttl = max(self.periodic.interval or 0, 3600) * 2
-        if not connection.set(CLAIM_PREFIX + job_id, "1", nx=True, ex=ttl):
+        if not connection.set(f"{CLAIM_PREFIX}{self.queue_name}:{job_id}", "1", nx=True, ex=ttl):
             log.info("periodic %s: slot already enqueued by another scheduler", job_id)
             return None
         queue = Queue(self.queue_name, connection=connection)

@@ -22,6 +22,14 @@ from saas.jobs.schedule import build_scheduler
 log = logging.getLogger("saas.jobs")
 
 
+class SaasWorker(Worker):
+    """RQ's forking worker, with the job id on the lines it and the work-horse log."""
+
+    def execute_job(self, job, queue):  # type: ignore[override]
+        with logs.job_scope(job.id):
+            return super().execute_job(job, queue)
+
+
 class NoRedis(RuntimeError):
     """There is no REDIS_URL: jobs run inline and there is nothing for a worker to do."""
 
@@ -48,7 +56,7 @@ def run_worker(app: Flask, burst: bool = False, cron: bool = True,
             name="saas-cron", daemon=True)
         child.start()
         log.info("cron scheduler started in process %s", child.pid)
-    worker = Worker([queue], connection=connection, name=name)
+    worker = SaasWorker([queue], connection=connection, name=name)
     try:
         return worker.work(burst=burst, with_scheduler=True, log_format=logs.FORMAT)
     finally:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from saas.models.customers import FIELD_TYPES, CustomFieldDefinition, Customer
+from saas.models.customers import FIELD_TYPES, Customer, CustomFieldDefinition
 from saas.services import audit, outbox
 from saas.services.context import Actor
 from saas.services.errors import Conflict, InvalidInput, NotFound

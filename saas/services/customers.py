@@ -314,6 +314,15 @@ def _sync_lookups(session: Session, customer: Customer) -> None:
         session.add(CustomerLookup(customer_id=customer.id, kind="email", value=email))
 
 
+def _plain(value: Any) -> Any:
+    """Dates as ISO text, so audit entries stay JSON."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def create_customer(session: Session, actor: Actor, data: Mapping[str, Any]) -> Customer:
     values = clean(session, actor, data)
     customer = Customer(**values)
@@ -323,7 +332,7 @@ def create_customer(session: Session, actor: Actor, data: Mapping[str, Any]) -> 
     session.flush()
     _sync_lookups(session, customer)
     audit.record(session, actor, "customer.created", "customer", customer.id,
-                 {k: v for k, v in values.items() if v not in (None, [], {})})
+                 {k: _plain(v) for k, v in values.items() if v not in (None, [], {})})
     outbox.emit(session, "customer.created", "customer", customer.id,
                 {"kind": customer.kind, "category": customer.category,
                  "owner_id": customer.owner_id, "lifecycle_stage": customer.lifecycle_stage})
@@ -339,7 +348,7 @@ def update_customer(session: Session, actor: Actor, customer_id: Any,
     for name, value in values.items():
         old = getattr(customer, name)
         if old != value:
-            changes[name] = [old, value]
+            changes[name] = [_plain(old), _plain(value)]
             setattr(customer, name, value)
     if not changes:
         return customer

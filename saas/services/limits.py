@@ -95,6 +95,15 @@ def _count_customers(session: Session) -> int:
     return session.scalar(stmt) or 0
 
 
+def _count_plugins(session: Session) -> int:
+    try:
+        from saas.models.plugins import PluginConfig
+    except ImportError:
+        return 0
+    return session.scalar(select(func.count()).select_from(PluginConfig)
+                          .where(PluginConfig.enabled.is_(True))) or 0
+
+
 def month_period(now: datetime | None = None) -> str:
     return (now or utcnow()).strftime("%Y-%m")
 
@@ -109,7 +118,8 @@ def _count_api_calls(session: Session) -> int:
 
 
 _BUILTIN: dict[str, Counter] = {"seats": _count_seats, "customers": _count_customers,
-                                "messages": _count_messages, "api_calls": _count_api_calls}
+                                "plugins": _count_plugins, "messages": _count_messages,
+                                "api_calls": _count_api_calls}
 
 
 def usage(session: Session, tenant: Tenant | uuid.UUID | None, limit: str) -> int:

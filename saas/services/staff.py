@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from saas.models import ROLES, Invitation, Staff
 from saas.models.base import utcnow
-from saas.services import audit, outbox
+from saas.services import audit, limits, outbox
 from saas.services.context import Actor
 from saas.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from saas.services.passwords import hash_password, password_problems, verify_password
@@ -36,8 +36,13 @@ def get_staff(session: Session, staff_id: uuid.UUID | str) -> Staff:
     return staff
 
 
-def list_staff(session: Session):
-    return select(Staff).order_by(Staff.active.desc(), Staff.name, Staff.id)
+def list_staff(session: Session, role: str | None = None, active: bool | None = None):
+    stmt = select(Staff).order_by(Staff.active.desc(), Staff.name, Staff.id)
+    if role is not None:
+        stmt = stmt.where(Staff.role == role)
+    if active is not None:
+        stmt = stmt.where(Staff.active.is_(active))
+    return stmt
 
 
 def _check_can_grant(actor: Actor, role: str) -> None:
@@ -59,6 +64,7 @@ def invite(session: Session, actor: Actor, email: str, role: str, ttl_hours: int
     _check_can_grant(actor, role)
     if session.scalar(select(func.count()).select_from(Staff).where(Staff.email == email)):
         raise Conflict("Already a staff member.", {"email": ["Already a staff member."]})
+    limits.check(session, None, "seats", adding=1)
     token = secrets.token_urlsafe(32)
     inv = Invitation(email=email, role=role, token_hash=_hash(token),
                      expires_at=utcnow() + timedelta(hours=ttl_hours),
@@ -74,6 +80,30 @@ def invite(session: Session, actor: Actor, email: str, role: str, ttl_hours: int
     enqueue_after_commit(session, "saas.jobs.mail:send_invitation", inv.tenant_id, inv.id,
                          link)
     return inv, link
+
+
+def list_invitations(session: Session):
+    return select(Invitation).order_by(Invitation.created_at.desc(), Invitation.id.desc())
+
+
+def revoke_invitation(session: Session, actor: Actor,
+                      invitation_id: uuid.UUID | str) -> Invitation:
+    """Make a pending invitation's link useless; revoking twice changes nothing."""
+    try:
+        iid = invitation_id if isinstance(invitation_id, uuid.UUID) else uuid.UUID(
+            str(invitation_id))
+    except ValueError as exc:
+        raise NotFound("No such invitation.") from exc
+    inv = session.scalars(select(Invitation).where(Invitation.id == iid)).first()
+    if inv is None:
+        raise NotFound("No such invitation.")
+    if inv.accepted_at is not None:
+        raise Conflict("This invitation has already been accepted.")
+    if inv.revoked_at is None:
+        inv.revoked_at = utcnow()
+        audit.record(session, actor, "staff.invitation_revoked", "invitation", inv.id,
+                     {"email": inv.email})
+    return inv
 
 
 def find_invitation(session: Session, token: str) -> Invitation:
@@ -101,6 +131,7 @@ def accept_invitation(session: Session, token: str, name: str, password: str,
         raise InvalidInput("Please correct the form.", errors)
     if session.scalar(select(func.count()).select_from(Staff).where(Staff.email == inv.email)):
         raise Conflict("Already a staff member.", {"email": ["Already a staff member."]})
+    limits.check(session, None, "seats", adding=0)  # its seat was counted at invitation
     staff = Staff(email=inv.email, name=name.strip(), role=inv.role,
                   password_hash=hash_password(password))
     session.add(staff)
@@ -139,6 +170,8 @@ def set_active(session: Session, actor: Actor, staff: Staff, active: bool) -> St
         raise Forbidden("Only the owner can deactivate an owner.")
     if staff.role == "owner" and not active and _owner_count(session) <= 1:
         raise Conflict("A tenant needs at least one active owner.")
+    if active and not staff.active:
+        limits.check(session, None, "seats", adding=1)
     if staff.active != active:
         staff.active = active
         audit.record(session, actor, "staff.activated" if active else "staff.deactivated",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +21,7 @@ from saas.services.context import Actor
 from saas.services.errors import InvalidInput, NotFound
 
 SCOPES = ("read", "write")
+LAST_USED_GRANULARITY = timedelta(minutes=1)
 
 
 def _hash(secret: str) -> str:
@@ -68,7 +70,11 @@ def resolve_token(session: Session, raw: str) -> tuple[ApiToken, Staff] | None:
     staff = session.scalars(select(Staff).where(Staff.id == token.staff_id)).first()
     if staff is None or not staff.active:
         return None
-    token.last_used_at = utcnow()
+    now = utcnow()
+    # At most one write a minute per token: busy integrations must not turn every read
+    # into an UPDATE that serialises on the token's row.
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_GRANULARITY:
+        token.last_used_at = now
     return token, staff
 
 

@@ -30,6 +30,7 @@ def install(app: Flask) -> None:
     """Wire tenant resolution and flask-login into the app (called from `web.register`)."""
     app.url_value_preprocessor(_resolve_tenant)
     app.url_defaults(_add_slug)
+    app.before_request(_remember_staff)
     login_manager.user_loader(_load_staff)
     login_manager.unauthorized_handler(_unauthorized)
     login_manager.session_protection = "strong"
@@ -44,6 +45,11 @@ def _resolve_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None
         abort(404)
     g.tenant = tenant
     bind_tenant(db.session, tenant.id)
+
+
+def _remember_staff() -> None:
+    """Load the staff member early, so the language chosen for the request can use theirs."""
+    current_staff()
 
 
 def _add_slug(endpoint: str, values: dict[str, Any]) -> None:

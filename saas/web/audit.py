@@ -10,6 +10,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Optional
 
 from saas.extensions import db
 from saas.models import AuditEntry
@@ -18,6 +19,7 @@ from saas.services import staff as staff_service
 from saas.tenancy import current_tenant
 from saas.web import nav
 from saas.web.access import require
+from saas.web.forms import choices
 
 bp = Blueprint("audit", __name__, url_prefix="/t/<slug>/audit")
 nav.add("audit.index", _l("Audit log"), permission="audit.read", order=90)
@@ -31,9 +33,9 @@ class AuditFilterForm(FlaskForm):
 
     action = StringField(_l("Action"))
     entity_type = StringField(_l("Record type"))
-    actor = SelectField(_l("Who"))
-    since = DateField(_l("From"), validators=[])
-    until = DateField(_l("To"), validators=[])
+    actor = SelectField(_l("Who"), default="")
+    since = DateField(_l("From"), validators=[Optional()])
+    until = DateField(_l("To"), validators=[Optional()])
 
 
 def _start_of_day(day: date, zone: ZoneInfo) -> datetime:
@@ -62,7 +64,7 @@ def _page() -> int:
 def index():
     members = db.session.scalars(staff_service.list_staff(db.session)).all()
     form = AuditFilterForm(request.args)
-    form.actor.choices = [("", _l("Anyone"))] + [(m.id.hex, m.name) for m in members]
+    form.actor.choices = choices([("", _l("Anyone"))] + [(m.id.hex, m.name) for m in members])
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     if args and not form.validate():
         return render_template("audit/index.html", form=form, entries=[], page=1,

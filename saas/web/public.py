@@ -13,6 +13,7 @@ from saas.services import tenants as tenant_service
 from saas.services.errors import ServiceError
 from saas.tenant_templates import available_templates
 from saas.web.access import form_errors, safe_next
+from saas.web.forms import choices
 
 bp = Blueprint("public", __name__)
 
@@ -23,11 +24,11 @@ TIMEZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore",
 LOCALE_CHOICES = (("zh_CN", "简体中文"), ("en", "English"))
 
 
-def timezone_choices(current: str | None = None) -> list[tuple[str, str]]:
+def timezone_choices(current: str | None = None) -> list:
     zones = list(TIMEZONES)
     if current and current not in zones:
         zones.insert(0, current)
-    return [(z, z.replace("_", " ")) for z in zones]
+    return choices((z, z.replace("_", " ")) for z in zones)
 
 
 class SignupForm(FlaskForm):
@@ -36,10 +37,10 @@ class SignupForm(FlaskForm):
     owner_name = StringField(_l("Your name"))
     email = EmailField(_l("Work email"))
     password = PasswordField(_l("Password"))
-    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES, validate_choice=False)
+    locale = SelectField(_l("Language"), choices=choices(LOCALE_CHOICES), validate_choice=False)
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     currency = SelectField(_l("Currency"),
-                           choices=[(c, c) for c in tenant_service.CURRENCIES],
+                           choices=choices((c, c) for c in tenant_service.CURRENCIES),
                            validate_choice=False)
     template = SelectField(_l("Industry template"), validate_choice=False)
 
@@ -71,7 +72,8 @@ def find_account():
 def _signup_form() -> SignupForm:
     form = SignupForm()
     form.timezone.choices = timezone_choices(form.timezone.data)
-    form.template.choices = [(key, tpl["name"]) for key, tpl in available_templates().items()]
+    form.template.choices = choices((key, tpl["name"])
+                                   for key, tpl in available_templates().items())
     if request.method == "GET":
         wants_zh = (request.accept_languages.best_match(["zh_CN", "zh", "en"]) or "en") != "en"
         form.locale.data = session.get("locale") or ("zh_CN" if wants_zh else "en")

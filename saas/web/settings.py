@@ -14,6 +14,7 @@ from saas.services.errors import ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
 from saas.web.access import form_errors, request_actor, require
+from saas.web.forms import choices
 from saas.web.public import LOCALE_CHOICES, timezone_choices
 
 bp = Blueprint("settings", __name__, url_prefix="/t/<slug>/settings")
@@ -22,10 +23,11 @@ nav.add("settings.edit", _l("Settings"), permission="settings.manage", order=95)
 
 class SettingsForm(FlaskForm):
     name = StringField(_l("Company name"))
-    locale = SelectField(_l("Default language"), choices=LOCALE_CHOICES, validate_choice=False)
+    locale = SelectField(_l("Default language"), choices=choices(LOCALE_CHOICES),
+                         validate_choice=False)
     timezone = SelectField(_l("Time zone"), validate_choice=False)
     currency = SelectField(_l("Currency"),
-                           choices=[(c, c) for c in tenant_service.CURRENCIES],
+                           choices=choices((c, c) for c in tenant_service.CURRENCIES),
                            validate_choice=False)
 
 

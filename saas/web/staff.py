@@ -15,14 +15,15 @@ from saas.services.errors import ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
 from saas.web.access import can, flash_error, form_errors, request_actor, require
+from saas.web.forms import choices
 from saas.web.templating import role_label
 
 bp = Blueprint("staff", __name__, url_prefix="/t/<slug>/staff")
 nav.add("staff.index", _l("Staff"), permission="staff.read", order=80)
 
 
-def _role_choices() -> list[tuple[str, str]]:
-    return [(r, role_label(r)) for r in ROLES]
+def _role_choices() -> list:
+    return choices((r, role_label(r)) for r in ROLES)
 
 
 class InviteForm(FlaskForm):

@@ -17,6 +17,7 @@ from saas.services import tokens as token_service
 from saas.services.errors import ServiceError
 from saas.web import nav
 from saas.web.access import can, current_staff, form_errors, request_actor, require
+from saas.web.forms import choices
 
 bp = Blueprint("tokens", __name__, url_prefix="/t/<slug>/tokens")
 nav.add("tokens.index", _l("API tokens"), permission="tokens.manage", order=85)
@@ -26,7 +27,7 @@ SCOPE_CHOICES = (("read", _l("Read only")), ("write", _l("Read and write")))
 
 class TokenForm(FlaskForm):
     name = StringField(_l("Name"))
-    scope = SelectField(_l("Access"), choices=SCOPE_CHOICES, validate_choice=False)
+    scope = SelectField(_l("Access"), choices=choices(SCOPE_CHOICES), validate_choice=False)
 
 
 def _sees_all() -> bool:

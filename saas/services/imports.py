@@ -1,0 +1,293 @@
+"""Importing customers, contacts, products, orders and interactions from CSV/XLSX.
+
+The flow: `upload` (file read and header checked, a mapping suggested from the tenant's
+saved one) → `set_mapping` (checked, saved for next time) → `preview` (a dry run of the
+first rows, rolled back) → `start` (queued as a job) → `process` (the job: batches,
+committed one by one so progress shows and good rows are kept) → `error_report`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, undefer
+
+from saas.models.base import new_id, utcnow
+from saas.models.imports import IMPORT_ENTITIES, ImportJob, ImportMapping, ImportRowError
+from saas.services import audit, limits, outbox
+from saas.services.context import Actor
+from saas.services.customers import bound_tenant, parse_id
+from saas.services.errors import Conflict, InvalidInput, NotFound
+from saas.services.import_fields import RowMapper, check_mapping, suggest
+from saas.services.import_parsing import open_table, sniff
+from saas.services.import_rows import APPLIERS, Issue, RowApplier
+
+BATCH = 200
+COPY_BATCH = 20_000
+MAX_ISSUES = 100_000
+PREVIEW_MAX = 200
+ERROR_REPORT_HEADER = ("row", "column", "value", "message")
+
+
+def get_job(session: Session, job_id: Any, with_content: bool = False) -> ImportJob:
+    stmt = select(ImportJob).where(ImportJob.id == parse_id(job_id, "import"))
+    if with_content:
+        stmt = stmt.options(undefer(ImportJob.content))
+    job = session.scalars(stmt).first()
+    if job is None:
+        raise NotFound("No such import.")
+    return job
+
+
+def list_jobs() -> Select:
+    return select(ImportJob)
+
+
+def saved_mapping(session: Session, entity: str) -> dict[str, str]:
+    row = session.scalars(select(ImportMapping).where(ImportMapping.entity == entity)).first()
+    return dict(row.mapping) if row else {}
+
+
+def upload(session: Session, actor: Actor, entity: str, filename: str,
+           stream: io.BufferedIOBase | io.BytesIO) -> ImportJob:
+    """Keep the file, read its header and count its rows; nothing is imported yet."""
+    if entity not in IMPORT_ENTITIES:
+        raise InvalidInput.field("entity", f"Choose one of: {', '.join(IMPORT_ENTITIES)}.")
+    filename = (filename or "upload.csv").replace("\\", "/").rsplit("/", 1)[-1][:255]
+    content = stream.read()
+    if not content:
+        raise InvalidInput.field("file", "The file is empty: the first row must name the "
+                                         "columns.")
+    file_format, encoding = sniff(io.BytesIO(content), filename)
+    table = open_table(io.BytesIO(content), file_format, encoding)
+    total = sum(1 for _ in table.rows)
+    mapping = suggest(session, entity, table.header, saved_mapping(session, entity))
+    job = ImportJob(entity=entity, filename=filename, file_format=file_format,
+                    encoding=encoding, size=len(content), content=content,
+                    columns=table.header, mapping=mapping, total_rows=total,
+                    staff_id=actor.staff_id, status="uploaded")
+    session.add(job)
+    session.flush()
+    audit.record(session, actor, "import.uploaded", "import", job.id,
+                 {"entity": entity, "filename": filename, "rows": total})
+    return job
+
+
+def set_mapping(session: Session, actor: Actor, job_id: Any,
+                mapping: Mapping[str, Any]) -> ImportJob:
+    job = get_job(session, job_id)
+    _editable(job)
+    cleaned = check_mapping(session, job.entity, job.columns, mapping)
+    job.mapping = cleaned
+    saved = session.scalars(select(ImportMapping).where(
+        ImportMapping.entity == job.entity)).first()
+    if saved is None:
+        session.add(ImportMapping(entity=job.entity, mapping=cleaned))
+    else:
+        saved.mapping = {**saved.mapping, **cleaned}
+    return job
+
+
+def _editable(job: ImportJob) -> None:
+    if job.status != "uploaded":
+        raise Conflict("This import has already been started.")
+
+
+def _applier(session: Session, actor: Actor, job: ImportJob, headroom: int | None
+             ) -> RowApplier:
+    tenant = bound_tenant(session)
+    mapper = RowMapper(job.entity, job.columns, job.mapping, tenant.timezone)
+    if job.entity == "customers" and session.get_bind().dialect.name == "postgresql":
+        from saas.services.import_copy import CopyCustomerRows
+
+        return CopyCustomerRows(session, actor, job, mapper, headroom)
+    return APPLIERS[job.entity](session, actor, job, mapper, headroom)
+
+
+def _rows(job: ImportJob, applier: RowApplier, limit: int | None = None
+          ) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+    """Mapped rows; rows too wide and exact repeats are reported here, not applied."""
+    table = open_table(io.BytesIO(job.content), job.file_format, job.encoding)
+    width = len(job.columns)
+    seen: dict[int, int] = {}
+    for count, (number, cells) in enumerate(table.rows):
+        if limit is not None and count >= limit:
+            return
+        if len(cells) > width:
+            applier.tally.failed += 1
+            applier.tally.issues.append(Issue(number, None, cells[width],
+                                              f"This row has more cells than the header "
+                                              f"has columns ({width})."))
+            continue
+        fingerprint = hash(tuple(cells))
+        if fingerprint in seen:
+            applier.tally.skipped += 1
+            applier.tally.issues.append(Issue(number, None, "",
+                                              f"Same as row {seen[fingerprint]}; skipped."))
+            continue
+        seen[fingerprint] = number
+        yield number, cells, applier.mapper.values(cells)
+
+
+def _check_ready(job: ImportJob) -> None:
+    if not job.mapping:
+        raise InvalidInput.field("mapping", "Map the file's columns first.")
+
+
+def preview(session: Session, actor: Actor, job_id: Any, limit: int = 20) -> dict[str, Any]:
+    """A dry run of the first `limit` rows: what each would do, with its problems.
+    Everything is rolled back."""
+    if not 1 <= limit <= PREVIEW_MAX:
+        raise InvalidInput.field("limit", f"Use 1-{PREVIEW_MAX}.")
+    job = get_job(session, job_id, with_content=True)
+    _check_ready(job)
+    check_mapping(session, job.entity, job.columns, job.mapping)
+    savepoint = session.begin_nested()
+    try:
+        applier = _applier(session, actor, job, _headroom(session, job))
+        rows = list(_rows(job, applier, limit))
+        outcomes = []
+        for number, cells, values in rows:
+            before = _counts(applier)
+            applier.apply([(number, cells, values)])
+            after = _counts(applier)
+            status = next(k for k in after if after[k] != before[k]) \
+                if after != before else "skipped"
+            outcomes.append({"row": number, "status": status, "values": values,
+                             "errors": [_issue_dict(i) for i in applier.tally.issues
+                                        if i.row == number]})
+        wide = [i for i in applier.tally.issues if i.row not in {r[0] for r in rows}]
+        for issue in wide:
+            outcomes.append({"row": issue.row, "status": "error" if "more cells" in
+                             issue.message else "skipped", "values": {},
+                             "errors": [_issue_dict(issue)]})
+    finally:
+        savepoint.rollback()
+    outcomes.sort(key=lambda o: o["row"])
+    return {"rows": outcomes, "total_rows": job.total_rows, "mapping": job.mapping}
+
+
+def _counts(applier: RowApplier) -> dict[str, int]:
+    t = applier.tally
+    return {"created": t.created, "updated": t.updated, "skipped": t.skipped,
+            "error": t.failed}
+
+
+def _issue_dict(issue: Issue) -> dict[str, Any]:
+    return {"column": issue.column, "value": issue.value, "message": issue.message}
+
+
+def _headroom(session: Session, job: ImportJob) -> int | None:
+    """Room left under the plan's customer limit (None: unlimited); refuses (402) while
+    the account is read-only, whatever is imported."""
+    room = limits.headroom(session, None, "customers")
+    return room if job.entity == "customers" else None
+
+
+def start(session: Session, actor: Actor, job_id: Any) -> ImportJob:
+    """Queue the import (after commit). Refused when the account is read-only."""
+    job = get_job(session, job_id)
+    _editable(job)
+    _check_ready(job)
+    check_mapping(session, job.entity, job.columns, job.mapping)
+    _headroom(session, job)
+    job.status = "queued"
+    audit.record(session, actor, "import.started", "import", job.id,
+                 {"entity": job.entity, "mapping": job.mapping})
+    from saas.jobs.queue import enqueue_after_commit
+
+    enqueue_after_commit(session, "saas.jobs.imports:run_import", job.tenant_id, job.id)
+    return job
+
+
+def process(session: Session, actor: Actor, job_id: Any) -> Iterator[ImportJob]:
+    """Run the import, yielding after each batch so the caller commits it (progress shows,
+    good rows are kept). Re-running a finished import does nothing."""
+    job = get_job(session, job_id, with_content=True)
+    if job.status in ("done", "failed"):
+        return
+    job.status, job.started_at = "running", utcnow()
+    job.processed_rows = job.created_count = job.updated_count = 0
+    job.skipped_count = job.error_count = 0
+    session.execute(ImportRowError.__table__.delete().where(
+        ImportRowError.tenant_id == job.tenant_id, ImportRowError.job_id == job.id))
+    yield job
+    applier = _applier(session, actor, job, _headroom(session, job))
+    size = COPY_BATCH if type(applier).__name__.startswith("Copy") else BATCH
+    batch: list = []
+    for row in _rows(job, applier):
+        batch.append(row)
+        if len(batch) >= size:
+            _flush(session, job, applier, batch)
+            batch = []
+            yield job
+    _flush(session, job, applier, batch)
+    job.status, job.finished_at = "done", utcnow()
+    job.processed_rows = job.total_rows
+    job.content = None
+    outbox.emit(session, "import.finished", "import", job.id,
+                {"entity": job.entity, "created": job.created_count,
+                 "updated": job.updated_count, "errors": job.error_count})
+    audit.record(session, actor, "import.finished", "import", job.id,
+                 {"created": job.created_count, "updated": job.updated_count,
+                  "skipped": job.skipped_count, "errors": job.error_count})
+    yield job
+
+
+def _flush(session: Session, job: ImportJob, applier: RowApplier, batch: list) -> None:
+    if batch:
+        applier.apply(batch)
+    tally = applier.tally
+    job.processed_rows = min(job.processed_rows + len(batch), job.total_rows)
+    job.created_count, job.updated_count = tally.created, tally.updated
+    job.skipped_count, job.error_count = tally.skipped, tally.failed
+    issues, tally.issues = tally.issues, []
+    stored = session.scalar(select(func.count()).select_from(ImportRowError).where(
+        ImportRowError.job_id == job.id)) if issues else 0
+    room = max(MAX_ISSUES - (stored or 0), 0)
+    if issues[:room]:
+        session.execute(ImportRowError.__table__.insert(), [
+            {"tenant_id": job.tenant_id, "id": new_id(), "created_at": utcnow(),
+             "job_id": job.id, "row_number": i.row, "column": i.column,
+             "value": (i.value or "")[:2000], "message": i.message} for i in issues[:room]])
+
+
+def fail(session: Session, job_id: Any, message: str) -> None:
+    """Mark an import that stopped on an unexpected error (the rows committed stay)."""
+    job = get_job(session, job_id)
+    job.status, job.finished_at = "failed", utcnow()
+    job.message = message[:2000]
+
+
+def error_rows(session: Session, job_id: Any) -> Iterator[ImportRowError]:
+    job = get_job(session, job_id)
+    return session.scalars(select(ImportRowError).where(ImportRowError.job_id == job.id)
+                           .order_by(ImportRowError.row_number, ImportRowError.id)
+                           .execution_options(yield_per=1000))
+
+
+def error_report(session: Session, job_id: Any) -> Iterator[str]:
+    """The error report as CSV text chunks (UTF-8 with BOM so Excel shows CJK text)."""
+    from saas.services.exports import neutralise
+
+    rows = error_rows(session, job_id)
+
+    def generate() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        buffer.write("\ufeff")
+        writer.writerow(ERROR_REPORT_HEADER)
+        for count, row in enumerate(rows, start=1):
+            writer.writerow([row.row_number, neutralise(row.column or ""),
+                             neutralise(row.value or ""), neutralise(row.message)])
+            if count % 500 == 0:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+        yield buffer.getvalue()
+
+    return generate()

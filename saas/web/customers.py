@@ -1,0 +1,359 @@
+"""Customer pages: the list (filters, search, saved views), the form, and the 360 page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import SelectField, StringField, TextAreaField
+
+from saas.extensions import db
+from saas.models import Staff
+from saas.models.customers import (
+    CONSENT_CHANNELS,
+    CUSTOMER_KINDS,
+    LIFECYCLE_STAGES,
+    PURCHASING_POWER,
+)
+from saas.models.interactions import CHANNELS, DIRECTIONS, KINDS
+from saas.services import contacts as contact_service
+from saas.services import custom_fields as field_service
+from saas.services import customer_list, saved_views
+from saas.services import customers as customer_service
+from saas.services import interactions as interaction_service
+from saas.services import orders as order_service
+from saas.services.errors import InvalidInput, ServiceError
+from saas.tenancy import current_tenant
+from saas.timeline import timeline
+from saas.web import nav
+from saas.web.access import can, flash_error, form_errors, request_actor, require
+from saas.web.customer_labels import (
+    CHANNEL_LABELS,
+    CONSENT_LABELS,
+    DIRECTION_LABELS,
+    INTERACTION_KIND_LABELS,
+    KIND_LABELS,
+    ORDER_STATUS_LABELS,
+    POWER_LABELS,
+    STAGE_LABELS,
+    labelled,
+)
+from saas.web.forms import choices
+
+bp = Blueprint("customers", __name__, url_prefix="/t/<slug>/customers")
+nav.add("customers.index", _l("Customers"), permission="customers.read", order=20)
+
+PAGE_SIZE = 25
+TIMELINE_SIZE = 30
+LIST_FILTERS = ("q", "kind", "category", "lifecycle_stage", "owner_id", "tags", "sort")
+
+
+class CustomerForm(FlaskForm):
+    kind = SelectField(_l("Type"), validate_choice=False)
+    name = StringField(_l("Name"))
+    phones = StringField(_l("Phones"), description=_l("Separate several with commas."))
+    emails = StringField(_l("Emails"), description=_l("Separate several with commas."))
+    wechat_id = StringField(_l("WeChat ID"))
+    address = TextAreaField(_l("Address"))
+    industry = StringField(_l("Industry"))
+    company_size = StringField(_l("Company size"))
+    purchasing_power = SelectField(_l("Purchasing power"), validate_choice=False)
+    category = SelectField(_l("Category"), validate_choice=False)
+    owner_id = SelectField(_l("Owner"), validate_choice=False)
+    department = StringField(_l("Department"))
+    tags = StringField(_l("Tags"), description=_l("Separate several with commas."))
+    birthday = StringField(_l("Birthday"), render_kw={"type": "date"})
+    source_channel = StringField(_l("Source channel"))
+    lifecycle_stage = SelectField(_l("Lifecycle stage"), validate_choice=False)
+    consent_email = SelectField(_l("Email consent"), validate_choice=False)
+    consent_sms = SelectField(_l("SMS consent"), validate_choice=False)
+    consent_wechat = SelectField(_l("WeChat consent"), validate_choice=False)
+    consent_phone = SelectField(_l("Phone consent"), validate_choice=False)
+    external_id = StringField(_l("External ID"))
+    notes = TextAreaField(_l("Notes"))
+
+
+class InteractionForm(FlaskForm):
+    channel = SelectField(_l("Channel"), validate_choice=False)
+    direction = SelectField(_l("Direction"), validate_choice=False)
+    kind = SelectField(_l("Kind"), validate_choice=False)
+    summary = TextAreaField(_l("Summary"))
+    follow_up_on = StringField(_l("Follow up on"), render_kw={"type": "date"})
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name"))
+    title = StringField(_l("Title"))
+    phone = StringField(_l("Phone"))
+    email = StringField(_l("Email"))
+
+
+def _staff_choices() -> list:
+    members = db.session.scalars(select(Staff).where(Staff.active.is_(True))
+                                 .order_by(Staff.name, Staff.id))
+    return choices([("", _("— nobody —"))] + [(str(m.id), m.name) for m in members])
+
+
+def _customer_form(customer=None) -> CustomerForm:
+    form = CustomerForm(data=_form_data(customer)) if customer and request.method == "GET" \
+        else CustomerForm()
+    form.kind.choices = choices(labelled(CUSTOMER_KINDS, KIND_LABELS))
+    form.purchasing_power.choices = choices([("", "—")] + labelled(PURCHASING_POWER,
+                                                                   POWER_LABELS))
+    form.category.choices = choices([("", "—")] + [
+        (c, c) for c in customer_service.categories(current_tenant)])
+    form.owner_id.choices = _staff_choices()
+    form.lifecycle_stage.choices = choices(labelled(LIFECYCLE_STAGES, STAGE_LABELS))
+    for channel in CONSENT_CHANNELS:
+        getattr(form, f"consent_{channel}").choices = choices(
+            [("", _("Not recorded"))] + labelled(("granted", "withdrawn"), CONSENT_LABELS))
+    return form
+
+
+def _form_data(customer) -> dict[str, Any]:
+    data = {name: getattr(customer, name) for name in (
+        "kind", "name", "wechat_id", "address", "industry", "company_size",
+        "purchasing_power", "category", "department", "source_channel", "lifecycle_stage",
+        "external_id", "notes")}
+    data.update(phones=", ".join(customer.phones or []),
+                emails=", ".join(customer.emails or []),
+                tags=", ".join(customer.tags or []),
+                birthday=customer.birthday.isoformat() if customer.birthday else "",
+                owner_id=str(customer.owner_id) if customer.owner_id else "")
+    for channel in CONSENT_CHANNELS:
+        data[f"consent_{channel}"] = (customer.consent or {}).get(channel, {}).get("status", "")
+    return {k: ("" if v is None else v) for k, v in data.items()}
+
+
+def _service_data(form: CustomerForm, definitions, customer=None) -> dict[str, Any]:
+    data: dict[str, Any] = {name: getattr(form, name).data for name in (
+        "kind", "name", "phones", "emails", "wechat_id", "address", "industry",
+        "company_size", "purchasing_power", "category", "owner_id", "department", "tags",
+        "birthday", "source_channel", "lifecycle_stage", "external_id", "notes")}
+    consent = {}
+    for channel in CONSENT_CHANNELS:
+        status = getattr(form, f"consent_{channel}").data
+        current = ((customer.consent if customer else {}) or {}).get(channel, {})
+        if status and status != current.get("status"):
+            consent[channel] = {"status": status, "source": _("staff form")}
+    data["consent"] = consent
+    values: dict[str, Any] = {}
+    for d in definitions:
+        if d.type == "multi_choice":
+            values[d.key] = request.form.getlist(f"cf_{d.key}")
+        else:
+            values[d.key] = request.form.get(f"cf_{d.key}", "")
+    data["custom_fields"] = values
+    return data
+
+
+def _custom_values(customer, definitions) -> dict[str, Any]:
+    if request.method == "POST":
+        return {d.key: (request.form.getlist(f"cf_{d.key}") if d.type == "multi_choice"
+                        else request.form.get(f"cf_{d.key}", "")) for d in definitions}
+    return dict((customer.custom_fields if customer else {}) or {})
+
+
+def _split_errors(form: FlaskForm, exc: ServiceError) -> dict[str, list[str]]:
+    """Custom-field errors go next to those fields; the rest to the form's own fields."""
+    cf_errors = {k.split(".", 1)[1]: v for k, v in exc.errors.items()
+                 if k.startswith("custom_fields.")}
+    rest = {k.replace(".", "_"): v for k, v in exc.errors.items()
+            if not k.startswith("custom_fields.")}
+    if rest or not cf_errors:
+        form_errors(form, type(exc)(exc.message, rest))
+    return cf_errors
+
+
+def _render_form(form, customer, definitions, cf_errors=None, status=200):
+    return render_template("customers/form.html", form=form, customer=customer,
+                           definitions=definitions, cf_errors=cf_errors or {},
+                           cf_values=_custom_values(customer, definitions)), status
+
+
+@bp.get("/")
+@require("customers.read")
+def index():
+    raw = {k: v for k, v in request.args.items() if k in LIST_FILTERS and v}
+    views = saved_views.list_views(db.session, request_actor())
+    view_id = request.args.get("view")
+    if view_id:
+        view = saved_views.get_view(db.session, request_actor(), view_id)
+        return redirect(url_for(".index", **view.filters, sort=view.sort), 303)
+    try:
+        query = customer_list.parse_filters(db.session, raw)
+        page = customer_list.page(db.session, query, request.args.get("cursor") or None,
+                                  PAGE_SIZE)
+        status = 200
+    except InvalidInput as exc:
+        flash_error(exc)
+        query, page, status = customer_list.CustomerQuery(), customer_list.Page([], None), 422
+    owners = {m.id: m.name for m in db.session.scalars(select(Staff))}
+    return render_template(
+        "customers/index.html", page=page, filters=raw, views=views, owners=owners,
+        categories=customer_service.categories(current_tenant),
+        stages=labelled(LIFECYCLE_STAGES, STAGE_LABELS),
+        kinds=labelled(CUSTOMER_KINDS, KIND_LABELS), staff_choices=_staff_choices(),
+        stage_labels=STAGE_LABELS, kind_labels=KIND_LABELS,
+        sorts=[("-created_at", _("Newest first")), ("created_at", _("Oldest first")),
+               ("name", _("Name A–Z")), ("-name", _("Name Z–A")),
+               ("-updated_at", _("Recently changed"))],
+        has_filters=bool(set(raw) - {"sort"}), cursor=request.args.get("cursor")), status
+
+
+@bp.post("/views")
+@require("customers.read")
+def save_view():
+    filters = {k: v for k, v in request.form.items() if k in LIST_FILTERS and k != "sort"
+               and v}
+    try:
+        saved_views.create_view(db.session, request_actor(), request.form.get("view_name", ""),
+                                filters, request.form.get("sort") or None)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for(".index", **filters), 303)
+    flash(_("View saved."), "success")
+    return redirect(url_for(".index", **filters, sort=request.form.get("sort") or None), 303)
+
+
+@bp.post("/views/<view_id>/delete")
+@require("customers.read")
+def delete_view(view_id: str):
+    saved_views.delete_view(db.session, request_actor(), view_id)
+    db.session.commit()
+    flash(_("View deleted."), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@require("customers.write")
+def create():
+    definitions = field_service.list_definitions(db.session)
+    form = _customer_form()
+    if request.method == "GET":
+        form.lifecycle_stage.data = "lead"
+    if form.validate_on_submit():
+        try:
+            customer = customer_service.create_customer(
+                db.session, request_actor(), _service_data(form, definitions))
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            cf_errors = _split_errors(form, exc)
+            return _render_form(form, None, definitions, cf_errors, exc.status)
+        flash(_("Customer saved."), "success")
+        return redirect(url_for(".show", customer_id=customer.id), 303)
+    return _render_form(form, None, definitions)
+
+
+@bp.route("/<customer_id>/edit", methods=["GET", "POST"])
+@require("customers.write")
+def edit(customer_id: str):
+    customer = customer_service.get_customer(db.session, customer_id)
+    definitions = field_service.list_definitions(db.session)
+    form = _customer_form(customer)
+    if form.validate_on_submit():
+        try:
+            customer_service.update_customer(db.session, request_actor(), customer.id,
+                                             _service_data(form, definitions, customer))
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            customer = customer_service.get_customer(db.session, customer_id)
+            cf_errors = _split_errors(form, exc)
+            return _render_form(form, customer, definitions, cf_errors, exc.status)
+        flash(_("Customer saved."), "success")
+        return redirect(url_for(".show", customer_id=customer.id), 303)
+    return _render_form(form, customer, definitions)
+
+
+def _interaction_form() -> InteractionForm:
+    form = InteractionForm()
+    form.channel.choices = choices(labelled(CHANNELS, CHANNEL_LABELS))
+    form.direction.choices = choices(labelled(DIRECTIONS, DIRECTION_LABELS))
+    form.kind.choices = choices([("", "—")] + labelled(KINDS, INTERACTION_KIND_LABELS))
+    if request.method == "GET":
+        form.direction.data = "out"
+    return form
+
+
+def _render_show(customer, interaction_form=None, contact_form=None, status=200):
+    before = None
+    if request.args.get("before"):
+        try:
+            before = datetime.fromisoformat(request.args["before"])
+        except ValueError:
+            abort(400)
+        if before.tzinfo is None:
+            abort(400)
+    items = timeline(db.session, customer.id, before, TIMELINE_SIZE)
+    owner = db.session.get(Staff, (customer.tenant_id, customer.owner_id)) \
+        if customer.owner_id else None
+    definitions = field_service.list_definitions(db.session)
+    return render_template(
+        "customers/show.html", customer=customer, owner=owner,
+        contacts=contact_service.list_contacts(db.session, customer.id),
+        figures=order_service.key_figures(db.session, customer.id), items=items,
+        older=items[-1].at.isoformat() if len(items) == TIMELINE_SIZE else None,
+        definitions=definitions, interaction_form=interaction_form or _interaction_form(),
+        contact_form=contact_form or ContactForm(), can_write=can("customers.write"),
+        kind_labels=KIND_LABELS, stage_labels=STAGE_LABELS, power_labels=POWER_LABELS,
+        channel_labels=CHANNEL_LABELS, direction_labels=DIRECTION_LABELS,
+        interaction_kind_labels=INTERACTION_KIND_LABELS, consent_labels=CONSENT_LABELS,
+        order_status_labels=ORDER_STATUS_LABELS), status
+
+
+@bp.get("/<customer_id>")
+@require("customers.read")
+def show(customer_id: str):
+    return _render_show(customer_service.get_customer(db.session, customer_id))
+
+
+@bp.post("/<customer_id>/interactions")
+@require("customers.write")
+def log_interaction(customer_id: str):
+    customer = customer_service.get_customer(db.session, customer_id)
+    form = _interaction_form()
+    if form.validate_on_submit():
+        data = {"channel": form.channel.data, "direction": form.direction.data,
+                "kind": form.kind.data or None, "summary": form.summary.data,
+                "follow_up_on": form.follow_up_on.data}
+        try:
+            interaction_service.log_interaction(db.session, request_actor(), customer.id, data)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            form_errors(form, exc)
+            customer = customer_service.get_customer(db.session, customer_id)
+            return _render_show(customer, interaction_form=form, status=exc.status)
+        flash(_("Interaction logged."), "success")
+        return redirect(url_for(".show", customer_id=customer.id), 303)
+    return _render_show(customer, interaction_form=form, status=422)
+
+
+@bp.post("/<customer_id>/contacts")
+@require("customers.write")
+def add_contact(customer_id: str):
+    customer = customer_service.get_customer(db.session, customer_id)
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            contact_service.create_contact(db.session, request_actor(), customer.id, {
+                "name": form.name.data, "title": form.title.data, "phone": form.phone.data,
+                "email": form.email.data})
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            form_errors(form, exc)
+            customer = customer_service.get_customer(db.session, customer_id)
+            return _render_show(customer, contact_form=form, status=exc.status)
+        flash(_("Contact added."), "success")
+        return redirect(url_for(".show", customer_id=customer.id), 303)
+    return _render_show(customer, contact_form=form, status=422)
