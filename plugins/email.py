@@ -13,6 +13,7 @@ import re
 import smtplib
 import ssl
 from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import formataddr
 
 from marshmallow import Schema, fields, validate
@@ -22,6 +23,8 @@ from saas.hooks.hookspecs import hookimpl
 from saas.hooks.types import SendResult
 
 DEFAULT_BODY = "{{ body }}"
+# Long unsubscribe URLs must stay plain text, not be folded into encoded words.
+SMTP_POLICY = SMTP.clone(max_line_length=998)
 
 
 class EmailSettings(Schema):
@@ -67,7 +70,7 @@ def compose(message, config) -> EmailMessage:
     body = render(config["body_template"], values)
     if unsubscribe and unsubscribe not in body:
         body = f"{body.rstrip()}\n\n--\nUnsubscribe / 退订: {unsubscribe}\n"
-    msg = EmailMessage()
+    msg = EmailMessage(policy=SMTP_POLICY)
     sender = config["from_address"]
     msg["From"] = formataddr((config["from_name"], sender)) if config["from_name"] else sender
     msg["To"] = message.to

@@ -43,6 +43,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     web.register(app)
     cli.register(app)
     plugin_manager.init_app(app)
+    from saas.jobs import loyalty as loyalty_jobs
+
+    loyalty_jobs.init_app(app)
 
     @app.teardown_appcontext
     def _release(exc):

@@ -192,6 +192,7 @@ def upgrade():
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('order_id', sa.Uuid(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Uuid(), nullable=False),
     sa.Column('quantity', sa.Integer(), nullable=False),
     sa.Column('unit_price', sa.Numeric(precision=14, scale=2), nullable=False),

@@ -149,11 +149,11 @@ def _checkout_completed(session: Session, config: BillingConfig, obj: dict,
     paid = obj.get("payment_status") in ("paid", "no_payment_required")
     if not paid or plan not in PAID_PLANS:
         return "ignored"
+    # Not a watermark: the subscription's own events (even ones created before this
+    # one) still bring its status and period end.
     row.stripe_subscription_id = _id(obj.get("subscription")) or row.stripe_subscription_id
     row.plan = plan
     row.subscription_status = row.subscription_status or "active"
-    row.cancel_at_period_end = False
-    row.subscription_event_at = created
     return "applied"
 
 

@@ -36,8 +36,11 @@ class Periodic:
 
 PERIODIC: list[Periodic] = [
     Periodic("outbox-sweep", "saas.jobs.outbox:sweep_outbox", interval=60),
+    Periodic("measures-nightly", "saas.jobs.measures:refresh_all_tenants", cron="0 2 * * *"),
+    Periodic("loyalty-nightly", "saas.jobs.loyalty:nightly_all", cron="30 3 * * *"),
     Periodic("plugin-delivery-retry", "saas.jobs.deliveries:retry_due_deliveries",
              interval=30),
+    Periodic("plugin-pull", "saas.jobs.deliveries:pull_plugin_changes", interval=300),
 ]
 
 

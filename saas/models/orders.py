@@ -46,6 +46,7 @@ class OrderLine(TenantScoped, Base):
     )
 
     order_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    position: Mapped[int] = mapped_column(Integer, default=0)
     product_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(14, 2))

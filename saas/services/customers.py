@@ -28,7 +28,7 @@ from saas.models.customers import (
 )
 from saas.models.interactions import Interaction
 from saas.models.orders import Order
-from saas.services import audit, custom_fields, outbox
+from saas.services import audit, custom_fields, limits, outbox
 from saas.services.context import Actor
 from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.services.identifiers import normalise_email, normalise_phone
@@ -325,6 +325,7 @@ def _plain(value: Any) -> Any:
 
 def create_customer(session: Session, actor: Actor, data: Mapping[str, Any]) -> Customer:
     values = clean(session, actor, data)
+    limits.check(session, None, "customers")
     customer = Customer(**values)
     customer.phone = (values["phones"] or [None])[0]
     customer.email = (values["emails"] or [None])[0]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from saas.models.customers import Customer
 from saas.services import custom_fields, customer_list
+from saas.tenancy import bind_tenant, current_tenant_id
 
 FORMATS = ("csv", "xlsx")
 COLUMNS = ("id", "name", "kind", "phones", "emails", "wechat_id", "address", "industry",
@@ -46,7 +47,10 @@ def _text(value: Any) -> str:
 
 def rows(session: Session, filters: Mapping[str, Any]) -> tuple[list[str], Iterator[list[str]]]:
     """Header and rows of the customers matching `filters` (the customer list's filter
-    syntax; invalid filters raise InvalidInput before anything is written)."""
+    syntax; invalid filters raise InvalidInput before anything is written).
+
+    The rows are read when iterated, possibly after the request's session was removed
+    (a streamed response), so the generator binds the tenant again first."""
     query = customer_list.parse_filters(session, filters)
     keys = [d.key for d in custom_fields.list_definitions(session)]
     header = [*COLUMNS, *(f"cf.{k}" for k in keys)]
@@ -56,7 +60,10 @@ def rows(session: Session, filters: Mapping[str, Any]) -> tuple[list[str], Itera
     stmt = customer_list.filtered(session, query).order_by(*order) \
         .execution_options(yield_per=1000)
 
+    tenant_id = current_tenant_id(session)
+
     def generate() -> Iterator[list[str]]:
+        bind_tenant(session, tenant_id)
         for customer in session.scalars(stmt):
             cells = [_text(getattr(customer, c)) for c in COLUMNS]
             cf = customer.custom_fields or {}

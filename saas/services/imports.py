@@ -13,7 +13,7 @@ import io
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, tuple_
 from sqlalchemy.orm import Session, undefer
 
 from saas.models.base import new_id, utcnow
@@ -25,6 +25,7 @@ from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.services.import_fields import RowMapper, check_mapping, suggest
 from saas.services.import_parsing import open_table, sniff
 from saas.services.import_rows import APPLIERS, Issue, RowApplier
+from saas.tenancy import bind_tenant
 
 BATCH = 200
 COPY_BATCH = 20_000
@@ -263,11 +264,32 @@ def fail(session: Session, job_id: Any, message: str) -> None:
     job.message = message[:2000]
 
 
-def error_rows(session: Session, job_id: Any) -> Iterator[ImportRowError]:
+def error_rows(session: Session, job_id: Any, page: int = 1000
+               ) -> Iterator[tuple[int, str | None, str | None, str]]:
+    """(row, column, value, message) in row order, read page by page with fresh queries.
+
+    A streamed response runs after the request's session was removed, so the generator
+    binds the tenant again to the (new) scoped session before it reads."""
     job = get_job(session, job_id)
-    return session.scalars(select(ImportRowError).where(ImportRowError.job_id == job.id)
-                           .order_by(ImportRowError.row_number, ImportRowError.id)
-                           .execution_options(yield_per=1000))
+    job_key, after = job.id, (0, None)
+    e = ImportRowError
+
+    def generate() -> Iterator[tuple[int, str | None, str | None, str]]:
+        nonlocal after
+        bind_tenant(session, job.tenant_id)
+        while True:
+            stmt = select(e.row_number, e.id, e.column, e.value, e.message).where(
+                e.job_id == job_key).order_by(e.row_number, e.id).limit(page)
+            if after[1] is not None:
+                stmt = stmt.where(tuple_(e.row_number, e.id) > tuple_(*after))
+            batch = session.execute(stmt).all()
+            for number, _id, column, value, message in batch:
+                yield number, column, value, message
+            if len(batch) < page:
+                return
+            after = (batch[-1][0], batch[-1][1])
+
+    return generate()
 
 
 def error_report(session: Session, job_id: Any) -> Iterator[str]:
@@ -281,9 +303,9 @@ def error_report(session: Session, job_id: Any) -> Iterator[str]:
         writer = csv.writer(buffer)
         buffer.write("\ufeff")
         writer.writerow(ERROR_REPORT_HEADER)
-        for count, row in enumerate(rows, start=1):
-            writer.writerow([row.row_number, neutralise(row.column or ""),
-                             neutralise(row.value or ""), neutralise(row.message)])
+        for count, (number, column, value, message) in enumerate(rows, start=1):
+            writer.writerow([number, neutralise(column or ""), neutralise(value or ""),
+                             neutralise(message)])
             if count % 500 == 0:
                 yield buffer.getvalue()
                 buffer.seek(0)

@@ -53,7 +53,7 @@ def get_order(session: Session, order_id: Any) -> Order:
 
 def order_lines(session: Session, order_id: Any) -> list[OrderLine]:
     return list(session.scalars(select(OrderLine).where(OrderLine.order_id == order_id)
-                                .order_by(OrderLine.id)))
+                                .order_by(OrderLine.position, OrderLine.id)))
 
 
 def list_orders(session: Session, customer_id: Any) -> Select:
@@ -174,9 +174,9 @@ def place_order(session: Session, actor: Actor, customer_id: Any,
                   total=total, external_id=data.get("external_id"))
     session.add(order)
     session.flush()
-    for product, quantity, price, amount in amounts:
-        session.add(OrderLine(order_id=order.id, product_id=product.id, quantity=quantity,
-                              unit_price=price, amount=amount))
+    for position, (product, quantity, price, amount) in enumerate(amounts):
+        session.add(OrderLine(order_id=order.id, position=position, product_id=product.id,
+                              quantity=quantity, unit_price=price, amount=amount))
     payload = {"customer_id": customer.id, "number": number, "total": str(total),
                "currency": currency, "placed_at": placed_at.isoformat(),
                "product_ids": [p.id for p, *_ in amounts]}

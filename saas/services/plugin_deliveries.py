@@ -155,7 +155,7 @@ def execute(session: Session, delivery: Delivery, host: PluginHost | None = None
     try:
         raw = run_with_timeout(call, plugin_timeout(), delivery.plugin)
     except Exception as exc:
-        return Outcome(False, error=_describe(exc))
+        return Outcome(False, error=describe(exc))
     return _check_result(raw)
 
 
@@ -255,7 +255,7 @@ def _reject(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _describe(exc: BaseException) -> str:
+def describe(exc: BaseException) -> str:
     text = str(exc).strip() or repr(exc)
     return f"{type(exc).__name__}: {text}"[:2000]
 
@@ -279,6 +279,18 @@ def record(delivery: Delivery, outcome: Outcome, now: datetime | None = None) ->
         delivery.last_error = outcome.error
         delivery.next_retry_at = now + backoff(delivery.attempts)
     return delivery
+
+
+def remember_results(session: Session, delivery: Delivery) -> None:
+    """Keep what a successful call told us (the external id of a pushed customer)."""
+    from saas.services.plugin_sync import record_push
+
+    result = delivery.result or {}
+    if delivery.kind == "event" and isinstance(result, dict) and "sync_customer" in result:
+        row = session.scalars(select(OutboxEvent)
+                              .where(OutboxEvent.id == delivery.event_id)).first()
+        if row is not None and row.entity_id:
+            record_push(session, delivery.plugin, row.entity_id, result["sync_customer"])
 
 
 # -- retries and the admin's view --------------------------------------------------

@@ -18,13 +18,15 @@ same rule, used to explain a result) reproduces exactly.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import and_, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy import Boolean, and_, cast, exists, false, func, literal, not_, or_, select, true
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -296,7 +298,8 @@ def compile_rule(rule: Mapping, dialect: str, customer=Customer,
 def _json_has(column, path: str, value: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
         target = column if path == "$" else column[path[3:-1]]
-        return target.contains([value])
+        return target.op("@>", return_type=Boolean)(
+            cast(literal(json.dumps([value])), JSONB))
     each = func.json_each(column, path).table_valued("value").alias("je")
     return exists(select(literal(1)).select_from(each).where(each.c.value == value))
 
@@ -345,7 +348,7 @@ def _compile_condition(item: Mapping, dialect: str, customer, measure) -> Column
         value = Decimal(str(value))
     if op == "in":
         return column.in_(value)
-    return {"=": column.__eq__, "!=": column.__eq__, ">": column.__gt__,
+    return {"=": column.__eq__, "!=": column.__ne__, ">": column.__gt__,
             ">=": column.__ge__, "<": column.__lt__, "<=": column.__le__}[op](value)
 
 
@@ -363,7 +366,7 @@ def _cf_type(item: Mapping) -> str:
 
 def _json_present(column, key: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return column.op("?")(key)
+        return column.op("?", return_type=Boolean)(key)
     return func.json_type(column, f'$."{key}"').is_not(None)
 
 

@@ -42,10 +42,10 @@ def _render_index(invite_form: InviteForm, status: int = 200, link: str | None =
                            can_manage=can("staff.manage")), status
 
 
-def _invite_form() -> InviteForm:
-    form = InviteForm()
+def _invite_form(blank: bool = False) -> InviteForm:
+    form = InviteForm(formdata=None) if blank else InviteForm()
     form.role.choices = _role_choices()
-    if request.method == "GET":
+    if request.method == "GET" or blank:
         form.role.data = "agent"
     return form
 
@@ -73,7 +73,7 @@ def invite():
         form_errors(form, exc)
         return _render_index(form, exc.status)
     flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
-    return _render_index(_invite_form(), 201, link)
+    return _render_index(_invite_form(blank=True), 201, link)
 
 
 @bp.post("/<staff_id>/role")
@@ -90,7 +90,7 @@ def change_role(staff_id: str):
         except ServiceError as exc:
             db.session.rollback()
             flash_error(exc)
-            return _render_index(_invite_form(), exc.status)
+            return _render_index(_invite_form(blank=True), exc.status)
     return redirect(url_for(".index"), 303)
 
 
@@ -105,7 +105,7 @@ def set_active(staff_id: str):
     except ServiceError as exc:
         db.session.rollback()
         flash_error(exc)
-        return _render_index(_invite_form(), exc.status)
+        return _render_index(_invite_form(blank=True), exc.status)
     flash(_("%(name)s can log in again.", name=member.name) if active
           else _("%(name)s can no longer log in.", name=member.name), "success")
     return redirect(url_for(".index"), 303)

@@ -258,3 +258,31 @@ def test_changes_from_stripe_appear_in_the_tenants_audit_log(app, client, billin
         assert "grace_until" in entries["billing.invoice.payment_failed"].changes
         names = list(db.session.scalars(select(OutboxEvent.name)))
         assert names.count("tenant.plan_changed") == 1
+
+
+def test_subscription_created_arriving_after_checkout_still_brings_its_period(
+        app, client, billing_on, make_tenant):
+    tenant = make_tenant()
+    now = int(time.time())
+    end = now + 30 * DAY
+    deliver(client, event("checkout.session.completed", checkout_completed(tenant.id),
+                          created=now))
+    response = deliver(client, event("customer.subscription.created",
+                                     subscription("sub_1", tenant.id, "pro", period_end=end),
+                                     created=now - 2))
+    assert response.get_json()["outcome"] == "applied"
+    row = _billing(app, tenant)
+    assert row.plan == "pro" and int(row.current_period_end.timestamp()) == end
+
+
+def test_webhook_needs_no_csrf_token_while_billing_forms_do(app, client, billing_on,
+                                                            make_tenant, monkeypatch):
+    from tests.web.helpers import login
+
+    tenant = make_tenant()
+    login(client, tenant)
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    response = deliver(client, event("checkout.session.completed",
+                                     checkout_completed(tenant.id)))
+    assert response.status_code == 200
+    assert client.post(f"/t/{tenant.slug}/billing/portal").status_code == 400

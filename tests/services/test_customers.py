@@ -327,3 +327,19 @@ def test_any_staff_member_can_own_customers(app, make_tenant):
                                 {"name": "A", "owner_id": agent_id})
         assert c.owner_id == agent_id
         db.session.remove()
+
+
+def test_plan_limit_stops_creation_with_402_error(app, world, monkeypatch):
+    from saas.billing.plans import PLANS, Plan
+    from saas.services.errors import LimitExceeded
+
+    _tenant, actor = world
+    monkeypatch.setitem(app.config, "BILLING_DEFAULT_PLAN", "free")
+    monkeypatch.setitem(PLANS, "free", Plan("free", "Free", 0, {
+        **PLANS["free"].limits, "customers": 1}))
+    svc.create_customer(db.session, actor, {"name": "First"})
+    db.session.commit()
+    with pytest.raises(LimitExceeded):
+        svc.create_customer(db.session, actor, {"name": "Second"})
+    db.session.rollback()
+    assert svc.count_customers(db.session) == 1

@@ -152,14 +152,15 @@ def test_other_tenants_order_and_product_are_not_found(app, make_tenant, world):
     actor, customer, tea, _cup = world
     order = orders.place_order(db.session, actor, customer.id, {"lines": [{"sku": "TEA-1"}]})
     db.session.commit()
+    order_id, product_id, customer_id = order.id, tea.id, customer.id
     other = make_tenant()
     other.bind()
     with pytest.raises(NotFound):
-        orders.get_order(db.session, order.id)
+        orders.get_order(db.session, order_id)
     with pytest.raises(NotFound):
-        orders.refund_order(db.session, other.owner_actor(), order.id)
+        orders.refund_order(db.session, other.owner_actor(), order_id)
     with pytest.raises(NotFound):
-        products.get_product(db.session, tea.id)
+        products.get_product(db.session, product_id)
     with pytest.raises(NotFound):
-        orders.place_order(db.session, other.owner_actor(), customer.id,
+        orders.place_order(db.session, other.owner_actor(), customer_id,
                            {"lines": [{"sku": "TEA-1"}]})

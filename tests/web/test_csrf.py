@@ -51,17 +51,20 @@ def _logged_in(csrf_app, tenant):
     return client
 
 
-@pytest.mark.parametrize("path,data", [
-    ("/staff/invite", {"email": "x@example.com", "role": "agent"}),
-    ("/settings/", {"name": "Hijacked", "locale": "en", "timezone": "UTC", "currency": "USD"}),
-    ("/tokens/", {"name": "stolen", "scope": "write"}),
-    ("/logout", {}),
-])
-def test_logged_in_forms_refuse_a_post_without_a_token(csrf_app, make_tenant, path, data):
+def test_logged_in_forms_refuse_a_post_without_a_token(csrf_app, make_tenant):
     tenant = make_tenant()
     client = _logged_in(csrf_app, tenant)
-    assert client.post(f"/t/{tenant.slug}{path}", data=data).status_code == 400
+    for path, data in [
+        ("/staff/invite", {"email": "x@example.com", "role": "agent"}),
+        ("/settings/", {"name": "Hijacked", "locale": "en", "timezone": "UTC",
+                        "currency": "USD"}),
+        ("/tokens/", {"name": "stolen", "scope": "write"}),
+        ("/logout", {}),
+    ]:
+        assert client.post(f"/t/{tenant.slug}{path}", data=data).status_code == 400, path
     assert client.get(f"/t/{tenant.slug}/").status_code == 200
+    assert f"{tenant.slug} Ltd" in client.get(f"/t/{tenant.slug}/settings/").get_data(
+        as_text=True)
 
 
 def test_language_switch_needs_a_csrf_token(csrf_app):

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from saas.extensions import db
 from saas.models import Staff, Tenant
-from saas.tenancy import unscoped
+from saas.tenancy import bind_tenant
 from tests.conftest import PASSWORD
 from tests.web.helpers import field_errors
 
@@ -17,9 +17,14 @@ GOOD = {"company": "Acme Trading", "slug": "acme-trading", "owner_name": "Ann Le
 
 
 def _counts(app) -> tuple[int, int]:
-    with app.app_context(), unscoped(db.session):
-        return (db.session.scalar(select(func.count()).select_from(Tenant)),
-                db.session.scalar(select(func.count()).select_from(Staff)))
+    """Tenants, and staff over all of them (each tenant bound in turn, as RLS wants)."""
+    with app.app_context():
+        tenant_ids = db.session.scalars(select(Tenant.id)).all()
+        staff = 0
+        for tenant_id in tenant_ids:
+            bind_tenant(db.session, tenant_id)
+            staff += db.session.scalar(select(func.count()).select_from(Staff))
+        return len(tenant_ids), staff
 
 
 def test_landing_page_links_to_sign_up_and_login(client):
