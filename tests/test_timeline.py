@@ -14,7 +14,10 @@ START = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-def customer(app, make_tenant):
+def customer(app, make_tenant, monkeypatch):
+    timeline.sources()  # loyalty's sources (points, tier changes) are tested with loyalty
+    for name in ("points", "tier_changes"):
+        monkeypatch.delitem(timeline._SOURCES, name, raising=False)
     tenant = make_tenant()
     with app.app_context():
         tenant.bind()

@@ -142,6 +142,8 @@ def execute(session: Session, delivery: Delivery, host: PluginHost | None = None
     except InvalidInput as exc:
         detail = "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.errors.items())
         return Outcome(False, error=f"Settings invalid: {detail or exc.message}")
+    except Exception as exc:  # e.g. a secret no key in ENCRYPTION_KEYS decrypts
+        return Outcome(False, error=f"Settings unreadable: {describe(exc)}")
     tenant = tenant_info(bound_tenant(session))
     try:
         if delivery.kind == "message":
@@ -282,15 +284,19 @@ def record(delivery: Delivery, outcome: Outcome, now: datetime | None = None) ->
 
 
 def remember_results(session: Session, delivery: Delivery) -> None:
-    """Keep what a successful call told us (the external id of a pushed customer)."""
+    """Keep what a successful call told us: the external id of a customer it pushed."""
     from saas.services.plugin_sync import record_push
 
     result = delivery.result or {}
-    if delivery.kind == "event" and isinstance(result, dict) and "sync_customer" in result:
-        row = session.scalars(select(OutboxEvent)
-                              .where(OutboxEvent.id == delivery.event_id)).first()
-        if row is not None and row.entity_id:
-            record_push(session, delivery.plugin, row.entity_id, result["sync_customer"])
+    hooks = [h for h in ("sync_customer", "on_customer_event")
+             if isinstance(result, dict) and isinstance(result.get(h), dict)
+             and result[h].get("external_id")]
+    if delivery.kind != "event" or not hooks:
+        return
+    row = session.scalars(select(OutboxEvent)
+                          .where(OutboxEvent.id == delivery.event_id)).first()
+    if row is not None and row.entity_id:
+        record_push(session, delivery.plugin, row.entity_id, result[hooks[0]])
 
 
 # -- retries and the admin's view --------------------------------------------------

@@ -9,6 +9,7 @@ code reads the stored dicts.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ from saas.hooks.types import InboundMessage, TenantInfo
 from saas.models import Tenant
 from saas.models.base import new_id, utcnow
 from saas.models.plugins import Delivery, PluginConfig
-from saas.services import audit, outbox
+from saas.services import audit, limits, outbox
 from saas.services.context import Actor
 from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.tenancy import current_tenant_id
+
+log = logging.getLogger("saas.plugins")
 
 MASK = "••••"
 STATUS_ENABLED = "enabled"
@@ -72,7 +75,12 @@ def bound_tenant(session: Session) -> Tenant:
 def settings_schema(name: str, host: PluginHost | None = None) -> Schema | None:
     """The plugin's settings schema as an instance (plugins may return the class)."""
     host = host or get_host()
-    declared = host.call(name, "plugin_settings_schema")
+    try:
+        declared = host.call(name, "plugin_settings_schema")
+    except Exception as exc:
+        log.exception("plugin %s failed to declare its settings", name)
+        raise InvalidInput(f"Plugin {name} failed to declare its settings: "
+                           f"{type(exc).__name__}.") from exc
     if declared is None:
         return None
     schema = declared() if isinstance(declared, type) else declared
@@ -124,7 +132,7 @@ def mask(value: Any) -> str:
     text = str(value or "")
     if not text:
         return ""
-    return MASK + text[-4:] if len(text) >= 12 else MASK
+    return MASK + text[-4:] if len(text) >= 16 else MASK
 
 
 # -- reading and writing a tenant's settings ---------------------------------------
@@ -252,6 +260,8 @@ def set_enabled(session: Session, actor: Actor, name: str, enabled: bool,
         cfg = PluginConfig(plugin=name, enabled=False, settings={}, state={})
         session.add(cfg)
     if cfg.enabled != enabled:
+        if enabled:
+            limits.check(session, None, "plugins")
         cfg.enabled = enabled
         audit.record(session, actor, "plugin.enabled" if enabled else "plugin.disabled",
                      "plugin", name, {"enabled": [not enabled, enabled]})
@@ -315,7 +325,11 @@ def plugin_status(session: Session, name: str, host: PluginHost | None = None) -
 def channels_of(name: str, host: PluginHost | None = None) -> dict[str, Any]:
     """The channel objects a plugin offers, by channel name (bad entries are ignored)."""
     host = host or get_host()
-    offered = host.call(name, "register_channels") or []
+    try:
+        offered = host.call(name, "register_channels") or []
+    except Exception:
+        log.exception("plugin %s failed to register its channels", name)
+        return {}
     found: dict[str, Any] = {}
     for channel in offered if isinstance(offered, list | tuple) else []:
         cname = getattr(channel, "name", None)
@@ -399,6 +413,7 @@ def send_via_channel(session: Session, tenant: Tenant | uuid.UUID, channel_name:
                               "unsubscribe_url": unsubscribe_url(bound_tenant(session),
                                                                  customer_id, channel_name)}
     payload = json.loads(json.dumps(payload, default=str))
+    limits.consume(session, None, "messages", 1)
     delivery = Delivery(plugin=plugin, kind="message", key=key,
                         event_name=f"message.{channel_name}", channel=channel_name,
                         payload=payload, status="pending", attempts=0,

@@ -204,6 +204,17 @@ def _condition(item: Any, ctx: Context, path: str, errors: dict) -> dict:
     out: dict[str, Any] = {subject: name, "op": op}
     if type_ == "tag":
         return out
+    if type_ == "tier":
+        if name not in choices:
+            errors[f"{path}.tier"] = [f"Unknown tier '{name}'."]
+        if op == "in":
+            value = item.get("value")
+            if not isinstance(value, list) or not value or any(v not in choices
+                                                                for v in value):
+                errors[f"{path}.value"] = [f"Give a list of tiers from: {', '.join(choices)}."]
+            else:
+                out["value"] = list(value)
+        return out
     if op in ("is_set", "not_set"):
         if item.get("value") is not None:
             errors[f"{path}.value"] = [f"'{op}' takes no value."]
@@ -310,10 +321,7 @@ def _compile_condition(item: Mapping, dialect: str, customer, measure) -> Column
         has = _json_has(customer.tags, "$", item["tag"], dialect)
         return has if op == "has" else not_(has)
     if "tier" in item:
-        names = value if isinstance(value, list) else [item["tier"] if value is None
-                                                        else value]
-        if op == "=" and value is None:
-            names = [item["tier"]]
+        names = value if op == "in" else [item["tier"]]
         cond = Tier.name.in_(names) if op != "!=" else Tier.name.not_in(names)
         return exists(select(literal(1)).select_from(CustomerTier).join(
             Tier, and_(Tier.tenant_id == CustomerTier.tenant_id, Tier.id == CustomerTier.tier_id))
@@ -389,8 +397,7 @@ def _evaluate_condition(item: Mapping, facts: Mapping[str, Any]) -> bool:
         return has if op == "has" else not has
     if "tier" in item:
         tier = facts.get("tier")
-        names = value if isinstance(value, list) else [item["tier"] if value is None
-                                                        else value]
+        names = value if op == "in" else [item["tier"]]
         if tier is None:
             return False
         return tier not in names if op == "!=" else tier in names

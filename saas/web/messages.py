@@ -50,6 +50,16 @@ KNOWN = (
     N_("Choose read or write."),
     N_("No such staff member."),
     N_("No such token."),
+    # plugins (service messages and marshmallow's, shown next to generated form fields)
+    N_("Not installed: its deliveries are paused."),
+    N_("This unsubscribe link is not valid."),
+    N_("No such delivery."),
+    N_("Unknown setting."),
+    N_("Missing data for required field."),
+    N_("Not a valid URL."),
+    N_("Not a valid integer."),
+    N_("Not a valid email address."),
+    N_("Not a valid string."),
 )
 
 

@@ -208,8 +208,12 @@ def ext(plugin: str, subpath: str):
     host = get_host()
     if host.get(plugin) is None or not plugin_service.is_enabled(db.session, plugin):
         abort(404)
-    routes = [r for r in (host.call(plugin, "register_routes") or [])
-              if callable(getattr(r, "view", None))]
+    try:
+        offered = host.call(plugin, "register_routes") or []
+    except Exception:
+        log.exception("plugin %s failed to register its routes", plugin)
+        return jsonify(error="The plugin failed."), 502
+    routes = [r for r in offered if callable(getattr(r, "view", None))]
     adapter = Map([Rule(r.rule, endpoint=i, methods=list(r.methods))
                    for i, r in enumerate(routes)]).bind("localhost")
     try:

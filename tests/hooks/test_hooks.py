@@ -126,6 +126,25 @@ def test_hook_register_channels_ignores_malformed_channels(app, make_tenant):
             assert d.result == {"send": {"provider_id": "42"}}
 
 
+def test_plugin_crashing_in_registration_hooks_does_not_break_the_list(app, make_tenant):
+    class Crashy:
+        @hookimpl
+        def register_channels(self):
+            raise RuntimeError("bad channels")
+
+        @hookimpl
+        def plugin_settings_schema(self):
+            raise RuntimeError("bad schema")
+
+    tenant = make_tenant()
+    with registered(app, Crashy(), "crashy"), app.app_context():
+        tenant.bind()
+        status = plugin_service.plugin_status(db.session, "crashy")
+        assert (status.status, status.channels) == ("disabled", ())
+        with pytest.raises(InvalidInput, match="failed to declare its settings"):
+            plugin_service.set_enabled(db.session, tenant.owner_actor(), "crashy", True)
+
+
 def test_channel_that_raises_is_retried_not_lost(app, make_tenant):
     class Flaky:
         name = "fax"

@@ -146,7 +146,10 @@ def http_server(respond: Responder | None = None):
                            self.rfile.read(length) if length else b"")
             with lock:
                 received.append(req)
-            status, body = respond(req) if respond else (200, {"ok": True})
+            try:
+                status, body = respond(req) if respond else (200, {"ok": True})
+            except Exception as exc:  # a bug in a fake: answer it rather than hang up
+                status, body = 500, {"fake_server_error": repr(exc)}
             data = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

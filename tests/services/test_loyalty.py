@@ -248,6 +248,7 @@ def test_contribution_rewards_once_per_threshold(world):
 
 
 def test_another_tenants_customer_is_not_found(world, make_tenant, app):
+    db.session.commit()
     other = make_tenant()
     with app.app_context():
         other.bind()
@@ -262,13 +263,13 @@ def test_another_tenants_customer_is_not_found(world, make_tenant, app):
 @pytest.mark.postgres
 def test_concurrent_redemptions_never_overdraw(world, app):
     c = world.customer()
-    loyalty.adjust(db.session, world.actor, c.id, 100, "start")
+    loyalty.adjust(db.session, world.actor, c.id, 50, "start")
     gift = _gift(world, cost=10)
     db.session.commit()
     tenant_id, customer_id, reward_id = world.tenant.id, c.id, gift.id
     actor = world.actor
     results: list[str] = []
-    barrier = threading.Barrier(16)
+    barrier = threading.Barrier(7)  # inline jobs: two pooled connections each
 
     def redeem_once():
         with app.app_context():
@@ -284,14 +285,14 @@ def test_concurrent_redemptions_never_overdraw(world, app):
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=redeem_once) for _ in range(16)]
+    threads = [threading.Thread(target=redeem_once) for _ in range(7)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
     db.session.expire_all()
-    assert results.count("ok") == 10 and results.count("refused") == 6
+    assert results.count("ok") == 5 and results.count("refused") == 2
     assert db.session.scalar(select(PointsBalance.balance).where(
         PointsBalance.id == customer_id)) == 0
-    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 10
+    assert db.session.scalar(select(func.count()).select_from(Redemption)) == 5
     _assert_ledger_consistent(customer_id)

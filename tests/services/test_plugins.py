@@ -262,3 +262,44 @@ def test_config_rows_are_invisible_to_other_tenants(app, make_tenant, echo):
     with app.app_context():
         b.bind()
         assert db.session.scalars(select(PluginConfig)).all() == []
+
+
+def test_enabling_beyond_the_plans_plugin_limit_is_refused(app, make_tenant, monkeypatch):
+    from saas.services.limits import PlanLimitExceeded
+
+    monkeypatch.setitem(app.config, "BILLING_DEFAULT_PLAN", "free")  # 2 plugins
+    tenant = make_tenant()
+    with registered(app, EchoPlugin(), "echo"), registered(app, EchoPlugin(), "echo2"), \
+            registered(app, EchoPlugin(), "echo3"):
+        configure(app, tenant, "echo", GOOD_SETTINGS)
+        configure(app, tenant, "echo2", GOOD_SETTINGS)
+        with app.app_context():
+            tenant.bind()
+            plugin_service.update_settings(db.session, tenant.owner_actor(), "echo3",
+                                           GOOD_SETTINGS)
+            with pytest.raises(PlanLimitExceeded) as err:
+                plugin_service.set_enabled(db.session, tenant.owner_actor(), "echo3", True)
+    assert err.value.status == 402 and "plugins" in err.value.errors
+
+
+def test_channel_messages_count_against_the_monthly_limit(app, make_tenant, monkeypatch,
+                                                          echo):
+    from saas.billing import plans
+    from saas.services.limits import PlanLimitExceeded
+
+    free = plans.PLANS["free"]
+    monkeypatch.setitem(plans.PLANS, "free", plans.Plan(
+        "free", "Free", 0, {**free.limits, "messages": 2}))
+    monkeypatch.setitem(app.config, "BILLING_DEFAULT_PLAN", "free")
+    tenant = make_tenant()
+    configure(app, tenant, "echo", GOOD_SETTINGS)
+    with app.app_context():
+        tenant.bind()
+        for n in range(2):
+            plugin_service.send_via_channel(db.session, tenant.id, "echo",
+                                            {"to": "x", "body": "hi"}, key=f"k{n}")
+        plugin_service.send_via_channel(db.session, tenant.id, "echo",
+                                        {"to": "x", "body": "hi"}, key="k1")  # a repeat
+        with pytest.raises(PlanLimitExceeded):
+            plugin_service.send_via_channel(db.session, tenant.id, "echo",
+                                            {"to": "x", "body": "hi"}, key="k3")

@@ -159,3 +159,16 @@ def test_readonly_staff_cannot_create_or_log(app, client, tenant):
 def test_anonymous_is_sent_to_login(client, tenant):
     r = client.get(f"/t/{tenant.slug}/customers/")
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_pages_speak_chinese_for_a_chinese_tenant(app, client, make_tenant):
+    tenant = make_tenant(locale="zh_CN")
+    [cid] = _seed(app, tenant, name="王芳")
+    login(client, tenant)
+    html = client.get(f"/t/{tenant.slug}/customers/").get_data(as_text=True)
+    assert "搜索" in html or "筛选" in html
+    html = client.get(f"/t/{tenant.slug}/customers/{cid}").get_data(as_text=True)
+    assert "记录电话或拜访" in html and "平均购买间隔" in html
+    r = client.post(f"/t/{tenant.slug}/customers/{cid}/interactions",
+                    data={"channel": "phone", "direction": "out", "summary": ""})
+    assert "请填写沟通内容或处理情况。" in r.get_data(as_text=True)
