@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from saas.models.base import new_id
 from saas.services import audit, custom_fields, customers, outbox
 from saas.services.errors import InvalidInput, ServiceError
-from saas.services.import_rows import PLAN_LIMIT_MESSAGE, RowApplier, customer_keys
+from saas.services.import_rows import PLAN_LIMIT_MESSAGE, RowApplier
 
 TEXT = ("name", "wechat_id", "address", "industry", "company_size", "department",
         "source_channel", "notes", "external_id")
@@ -89,6 +89,14 @@ class CustomerCleaner:
         """Required custom fields a new customer made from this row would lack."""
         given = values.get("custom_fields") or {}
         return [k for k in self.required if k not in given]
+
+
+def clean_keys(clean: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """`customer_keys` of an already cleaned row (phones and emails are normalised)."""
+    pairs = [("external_id", clean["external_id"])] if clean.get("external_id") else []
+    pairs += [("emails", v) for v in clean.get("emails") or ()]
+    pairs += [("phones", v) for v in clean.get("phones") or ()]
+    return pairs
 
 
 def _copy_text(value: Any) -> str:
@@ -207,7 +215,7 @@ class CopyCustomerRows(RowApplier):
             try:
                 data = self.mapper.customer_data(values)
                 clean = self.cleaner.clean(data)
-                keys = customer_keys(data)
+                keys = clean_keys(clean)
                 self.check_keys(number, keys)
             except ServiceError as exc:
                 self.fail(number, cells, exc)
@@ -230,6 +238,9 @@ class CopyCustomerRows(RowApplier):
                 f"COPY import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
             for start in range(0, len(lines), 2000):
                 copy.write("\n".join(lines[start:start + 2000]) + "\n")
+        # A temporary table has no statistics: without them the matching joins below
+        # are planned as nested loops over every lookup row.
+        self.session.execute(text("ANALYZE import_stage"))
 
     def _write(self, cells_of: dict[int, list[str]]) -> None:
         s, t = self.session, {"t": self.job.tenant_id}

@@ -300,15 +300,19 @@ def list_plugins(session: Session, host: PluginHost | None = None) -> list[Plugi
             status=STATUS_ENABLED if cfg and cfg.enabled else STATUS_DISABLED,
             hooks=info.hooks, channels=tuple(channels_of(info.name, host)),
             has_settings=host.implements(info.name, "plugin_settings_schema")))
-    installed = {p.name for p in out}
+    listed = {p.name for p in out}
+    for name, error in sorted(host.broken.items()):
+        if name not in listed:
+            listed.add(name)
+            out.append(PluginStatus(name=name, status=STATUS_BROKEN, version=None,
+                                    description="", hooks=(), channels=(),
+                                    has_settings=False, error=error))
     for name, cfg in sorted(configs.items()):
-        if name in installed or not cfg.enabled:
-            continue
-        broken = host.broken.get(name)
-        out.append(PluginStatus(name=name, status=STATUS_BROKEN if broken else STATUS_MISSING,
-                                version=None, description="", hooks=(), channels=(),
-                                has_settings=False, error=broken
-                                or "Not installed: its deliveries are paused."))
+        if name not in listed and cfg.enabled:
+            out.append(PluginStatus(name=name, status=STATUS_MISSING, version=None,
+                                    description="", hooks=(), channels=(),
+                                    has_settings=False,
+                                    error="Not installed: its deliveries are paused."))
     return out
 
 

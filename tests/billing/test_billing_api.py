@@ -98,3 +98,19 @@ def test_api_calls_beyond_the_plan_per_minute_get_429(app, client, billing_on,
     assert response.get_json()["code"] == "rate_limited"
     other = _token(app, make_tenant())
     assert client.get("/api/v1/me", headers=other).status_code == 200
+
+
+def test_checkout_body_with_an_unknown_field_is_422(app, client, billing_on, make_tenant):
+    tenant = make_tenant()
+    auth = _token(app, tenant)
+    response = client.post("/api/v1/billing/checkout", headers=auth,
+                           json={"plan": "pro", "price": "free please"})
+    assert response.status_code == 422 and "price" in response.get_json()["errors"]
+    assert billing_on.calls("/v1/checkout/sessions") == []
+
+
+def test_read_token_cannot_start_a_checkout(app, client, billing_on, make_tenant):
+    tenant = make_tenant()
+    auth = _token(app, tenant, scope="read")
+    response = client.post("/api/v1/billing/checkout", headers=auth, json={"plan": "pro"})
+    assert response.status_code == 403

@@ -236,3 +236,23 @@ def test_tampered_or_foreign_unsubscribe_link_is_404(app, client, make_tenant):
     token = link.rsplit("/", 1)[1]
     assert client.get(f"/t/{a.slug}/unsubscribe/{token}x").status_code == 404
     assert client.post(f"/t/{b.slug}/unsubscribe/{token}").status_code == 404
+
+
+def test_list_settings_are_edited_one_per_line(app, client, make_tenant):
+    tenant = make_tenant()
+    login(client, tenant)
+    url = f"/t/{tenant.slug}/plugins/webhooks/settings"
+    res = client.post(url, data={
+        "endpoints": "https://a.example.com/in customer.*\r\n\r\nhttps://b.example.com/in\r\n",
+        "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
+    assert res.status_code == 303
+    with app.app_context():
+        tenant.bind()
+        saved = plugin_service.plugin_settings(db.session, "webhooks")
+    assert saved["endpoints"] == ["https://a.example.com/in customer.*",
+                                  "https://b.example.com/in"]
+    html = client.get(url).get_data(as_text=True)
+    assert "https://a.example.com/in customer.*\nhttps://b.example.com/in" in html
+    bad = client.post(url, data={"endpoints": "ftp://nope", "secret": ""})
+    assert bad.status_code == 422
+    assert "is not an http(s) URL" in field_errors(bad.get_data(as_text=True), "endpoints")
