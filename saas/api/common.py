@@ -117,6 +117,11 @@ def require(*permissions: str) -> Callable:
             return view(*args, **kwargs)
 
         wrapped.required_permissions = permissions  # type: ignore[attr-defined]
+        # Shown to API clients in /api/openapi.json as the operation's `x-permissions`.
+        apidoc = dict(getattr(wrapped, "_apidoc", {}))
+        apidoc["manual_doc"] = {**apidoc.get("manual_doc", {}),
+                                "x-permissions": list(permissions)}
+        wrapped._apidoc = apidoc  # type: ignore[attr-defined]
         return wrapped
 
     return decorator

@@ -3,10 +3,13 @@
 One SELECT aggregates orders (one scan, with a LEAD/LAG window for the gap before the
 last order), interactions and points balances per customer, ranks R, F and M into
 quintiles with NTILE(5) over the whole tenant, and derives the value, behaviour and
-lifecycle segments with CASE. A full refresh replaces the tenant's rows with INSERT ...
-SELECT; an incremental refresh (after an order is placed or refunded) recomputes only
-the given customers and keeps their last R/F/M quintiles, which only make sense across
-the whole tenant and are renewed by the nightly full refresh.
+lifecycle segments with CASE. Only rows whose values changed (IS DISTINCT FROM) are
+written: most customers' measures are the same from one night to the next, and rewriting
+every row (the earlier delete-and-reinsert) cost more than computing the measures.
+`computed_at` therefore says when a row's values last changed. An incremental refresh
+(after an order is placed or refunded) recomputes only the given customers and keeps
+their last R/F/M quintiles, which only make sense across the whole tenant and are
+renewed by the nightly full refresh.
 
 Money measures count orders in the tenant's currency only (amounts in different
 currencies are not summed); counts and recency use every counted order.
@@ -19,7 +22,26 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, delete, func, insert, literal, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from saas.models.base import UTCDateTime, utcnow
@@ -204,33 +226,96 @@ def _tenant(session: Session) -> Tenant:
     return tenant
 
 
+VALUE_COLUMNS = tuple(c for c in COLUMNS if c not in ("tenant_id", "id", "created_at",
+                                                       "computed_at"))
+
+
+def _upsert(session: Session, stmt: Select) -> int:
+    """Write `stmt`'s rows, updating only those whose values differ (for a few customers:
+    the upsert locks each conflicting row, cheap for a handful); returns how many rows
+    were inserted or changed (-1 where the driver does not say)."""
+    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # SQLite needs a WHERE on an INSERT ... SELECT with an upsert clause (parsing ambiguity).
+    ins = maker(CustomerMeasure).from_select(list(COLUMNS), stmt.where(true()))
+    table = CustomerMeasure.__table__
+    changed = or_(*[table.c[name].is_distinct_from(ins.excluded[name])
+                    for name in VALUE_COLUMNS])
+    ins = ins.on_conflict_do_update(
+        index_elements=[table.c.tenant_id, table.c.id],
+        set_={name: ins.excluded[name] for name in (*VALUE_COLUMNS, "computed_at")},
+        where=changed)
+    written = session.execute(ins.execution_options(synchronize_session=False)).rowcount
+    _expire_loaded(session)
+    return written or 0
+
+
+_FRESH = Table("measures_fresh", MetaData(),
+               *[Column(c.name, c.type) for c in CustomerMeasure.__table__.columns],
+               prefixes=["TEMPORARY"])
+"""A full refresh computes into this per-connection temporary table first (no WAL, no
+row locks), then writes only the differences to `customer_measures`."""
+
+
+def _expire_loaded(session: Session) -> None:
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, CustomerMeasure):
+            session.expire(obj)
+
+
 def refresh_all(session: Session, now: datetime | None = None) -> int:
-    """Recompute every customer's measures in the bound tenant; returns the row count."""
+    """Recompute every customer's measures in the bound tenant; returns the row count.
+
+    Not an upsert: PostgreSQL's ON CONFLICT DO UPDATE locks (and so rewrites) every
+    conflicting row even when its WHERE rejects the update, which cost as much as the
+    delete-and-reinsert it replaced. Computing into a temporary table, then one UPDATE
+    ... FROM of the rows that differ and one INSERT of the new ones, leaves unchanged
+    rows untouched.
+    """
     tenant = _tenant(session)
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
-    session.execute(delete(CustomerMeasure).execution_options(synchronize_session=False))
-    stmt = measures_select(tenant.id, tenant.currency, now, dialect)
-    session.execute(insert(CustomerMeasure).from_select(list(COLUMNS), stmt))
-    return session.scalar(select(func.count()).select_from(CustomerMeasure)) or 0
+    session.flush()
+    conn = session.connection()
+    _FRESH.drop(conn, checkfirst=True)
+    _FRESH.create(conn)  # a failure rolls the table back with everything else
+    session.execute(insert(_FRESH).from_select(
+        list(COLUMNS), measures_select(tenant.id, tenant.currency, now, dialect)))
+    table, fresh = CustomerMeasure.__table__, _FRESH.c
+    session.execute(
+        update(CustomerMeasure)
+        .where(CustomerMeasure.id == fresh.id, or_(*[
+            table.c[name].is_distinct_from(fresh[name]) for name in VALUE_COLUMNS]))
+        .values({name: fresh[name] for name in (*VALUE_COLUMNS, "computed_at")})
+        .execution_options(synchronize_session=False))
+    session.execute(insert(CustomerMeasure).from_select(
+        list(COLUMNS), select(*[fresh[name] for name in COLUMNS]).where(
+            ~exists().where(table.c.tenant_id == fresh.tenant_id, table.c.id == fresh.id))))
+    # Customers merged away since the last run (deleted customers cascade).
+    session.execute(delete(CustomerMeasure).where(~CustomerMeasure.id.in_(select(fresh.id)))
+                    .execution_options(synchronize_session=False))
+    count = session.scalar(select(func.count()).select_from(_FRESH)) or 0
+    _FRESH.drop(conn)
+    _expire_loaded(session)
+    return count
 
 
 def refresh_customers(session: Session, customer_ids: Iterable[Any],
                       now: datetime | None = None) -> int:
-    """Recompute the measures of a few customers (keeping their last R/F/M quintiles)."""
+    """Recompute the measures of a few customers (keeping their last R/F/M quintiles);
+    returns how many of them are live customers."""
     ids = [c if isinstance(c, uuid.UUID) else uuid.UUID(str(c)) for c in customer_ids]
     if not ids:
         return 0
     tenant = _tenant(session)
     now = now or utcnow()
     dialect = session.get_bind().dialect.name
-    rows = session.execute(measures_select(tenant.id, tenant.currency, now, dialect,
-                                           ids)).mappings().all()
-    session.execute(delete(CustomerMeasure).where(CustomerMeasure.id.in_(ids))
-                    .execution_options(synchronize_session=False))
-    if rows:
-        session.execute(insert(CustomerMeasure), [dict(r) for r in rows])
-    return len(rows)
+    session.flush()
+    session.execute(delete(CustomerMeasure).where(CustomerMeasure.id.in_(
+        select(Customer.id).where(Customer.id.in_(ids), Customer.merged_into_id.is_not(None))))
+        .execution_options(synchronize_session=False))
+    _upsert(session, measures_select(tenant.id, tenant.currency, now, dialect, ids))
+    return session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.id.in_(ids), Customer.merged_into_id.is_(None))) or 0
 
 
 def get_measures(session: Session, customer_id: uuid.UUID) -> CustomerMeasure | None:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from flask import current_app
-from itsdangerous import BadSignature, URLSafeSerializer
 from marshmallow import Schema, ValidationError, fields, missing
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -413,6 +411,8 @@ def send_via_channel(session: Session, tenant: Tenant | uuid.UUID, channel_name:
     payload = {k: message[k] for k in ("to", "body", "subject", "html", "customer_id",
                                        "context") if message.get(k) is not None}
     if consent_applies:
+        from saas.services.unsubscribe import unsubscribe_url
+
         payload["context"] = {**dict(payload.get("context") or {}),
                               "unsubscribe_url": unsubscribe_url(bound_tenant(session),
                                                                  customer_id, channel_name)}
@@ -450,44 +450,3 @@ def receive_inbound(session: Session, plugin: str, message: InboundMessage,
                  "plugin": plugin, "provider_id": message.provider_id})
     return host.call_many(enabled_names(session), "inbound_message", message=message,
                           tenant=tenant_info(tenant))
-
-
-# -- unsubscribe links ---------------------------------------------------------------
-
-UNSUBSCRIBE_SALT = "saas.unsubscribe"
-
-
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
-
-
-def unsubscribe_url(tenant: Tenant, customer_id: Any, channel: str) -> str:
-    """A link that withdraws one customer's consent for one channel, without login.
-
-    Signed, not stored: the mail can be forwarded, but the link can only ever do this."""
-    token = _serializer().dumps({"t": tenant.id.hex, "c": str(customer_id), "ch": channel})
-    base = current_app.config.get("BASE_URL", "").rstrip("/")
-    return f"{base}/t/{tenant.slug}/unsubscribe/{token}"
-
-
-def read_unsubscribe_token(session: Session, token: str) -> tuple[str, str]:
-    """(customer id, channel) of a valid link for the bound tenant, else `NotFound`."""
-    try:
-        data = _serializer().loads(token)
-    except BadSignature as exc:
-        raise NotFound("This unsubscribe link is not valid.") from exc
-    tenant_id = current_tenant_id(session)
-    if not isinstance(data, dict) or tenant_id is None or data.get("t") != tenant_id.hex:
-        raise NotFound("This unsubscribe link is not valid.")
-    return str(data.get("c")), str(data.get("ch"))
-
-
-def unsubscribe(session: Session, token: str) -> str:
-    """Withdraw the consent a link names (idempotent); returns the channel."""
-    from saas.services.customers import update_customer
-
-    customer_id, channel = read_unsubscribe_token(session, token)
-    update_customer(session, Actor.system("unsubscribe link"), customer_id,
-                    {"consent": {channel: {"status": "withdrawn",
-                                           "source": "unsubscribe link"}}})
-    return channel

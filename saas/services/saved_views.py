@@ -45,9 +45,9 @@ def _clean(session: Session, name: Any, filters: Any, sort: Any) -> tuple[str, d
     if not isinstance(filters, Mapping):
         errors["filters"] = ["Give filters as an object."]
         filters = {}
-    filters = {k: v for k, v in filters.items() if v not in (None, "", [])}
+    filters = {k: v for k, v in filters.items() if v not in (None, "", []) and k != "sort"}
     try:
-        parse_filters(session, {k: v for k, v in filters.items() if k != "sort"})
+        parse_filters(session, filters)
     except InvalidInput as exc:
         for key, messages in exc.errors.items():
             errors[f"filters.{key}"] = messages

@@ -17,7 +17,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Uuid, and_, case, delete, func, insert, literal, or_, select
+from sqlalchemy import (
+    Column,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Uuid,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from saas.models.base import UTCDateTime, utcnow
@@ -260,32 +277,70 @@ def reapply(session: Session, now: datetime | None = None) -> dict | None:
     return {"version": ruleset.version, "moved": moved}
 
 
+_MOVES = Table(
+    "tier_moves", MetaData(),
+    Column("customer_id", Uuid, primary_key=True),
+    Column("old_name", String(40)),
+    Column("old_source", String(10)),
+    Column("new_name", String(40)),
+    Column("new_id", Uuid),
+    prefixes=["TEMPORARY"],
+)
+"""The rows an apply must write, evaluated once (a temporary table, per connection)."""
+
+
 def _assign(session: Session, actor: Actor, specs: list[TierSpec], version: int,
             now: datetime) -> int:
+    """Move the customers whose rule result differs from their current tier.
+
+    The rules are evaluated once, into a temporary table holding only the customers who
+    move (or whose manual override has run out); history, removals and the upsert of
+    `customer_tiers` all read that table. Customers who stay put are not written at all,
+    so their row keeps the rule version that last moved them.
+    """
     session.flush()
     tid = bound_tenant(session).id
+    conn = session.connection()
+    now_p = literal(now, UTCDateTime())
+    _MOVES.drop(conn, checkfirst=True)
+    _MOVES.create(conn)
+    # On failure the rollback removes the table too (DDL is transactional).
     mv = _movement(session, specs, now).subquery()
     differs = mv.c.new_name.is_distinct_from(mv.c.old_name)
-    moved = session.scalar(select(func.count()).select_from(mv).where(differs)) or 0
-    now_p = literal(now, UTCDateTime())
-    reason = case((mv.c.old_source == "manual", "override_expired"), else_="rule")
+    session.execute(insert(_MOVES).from_select(
+        ["customer_id", "old_name", "old_source", "new_name", "new_id"],
+        select(mv.c.customer_id, mv.c.old_name, mv.c.old_source, mv.c.new_name,
+               mv.c.new_id).where(or_(differs, mv.c.old_source == "manual"))))
+    m = _MOVES.c
+    reason = case((m.old_source == "manual", "override_expired"), else_="rule")
+    moved = session.scalar(select(func.count()).select_from(_MOVES).where(
+        m.new_name.is_distinct_from(m.old_name))) or 0
     session.execute(insert(TierChange).from_select(
-        ["tenant_id", "id", "created_at", "customer_id", "from_tier", "to_tier", "reason",
-         "rule_version", "actor_id", "actor_label"],
-        select(literal(tid, Uuid()), _new_uuid(session), now_p, mv.c.customer_id,
-               mv.c.old_name, mv.c.new_name, reason, literal(version),
-               literal(actor.staff_id, Uuid()), literal(actor.label)).where(differs)))
-    session.execute(delete(CustomerTier).where(or_(
-        CustomerTier.source != "manual",
-        and_(CustomerTier.override_until.is_not(None), CustomerTier.override_until <= now_p)))
+        ["tenant_id", "id", "created_at", "customer_id", "from_tier", "to_tier",
+         "reason", "rule_version", "actor_id", "actor_label"],
+        select(literal(tid, Uuid()), _new_uuid(session), now_p, m.customer_id,
+               m.old_name, m.new_name, reason, literal(version),
+               literal(actor.staff_id, Uuid()), literal(actor.label))
+        .where(m.new_name.is_distinct_from(m.old_name))))
+    session.execute(delete(CustomerTier).where(CustomerTier.id.in_(
+        select(m.customer_id).where(m.new_id.is_(None))))
         .execution_options(synchronize_session=False))
-    mv2 = _movement(session, specs, now).subquery()
-    session.execute(insert(CustomerTier).from_select(
+    maker = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    ins = maker(CustomerTier).from_select(
         ["tenant_id", "id", "created_at", "tier_id", "source", "rule_version",
          "assigned_at"],
-        select(literal(tid, Uuid()), mv2.c.customer_id, now_p, mv2.c.new_id,
-               literal("rule"), literal(version), now_p).where(mv2.c.new_id.is_not(None))))
-    session.expire_all()
+        select(literal(tid, Uuid()), m.customer_id, now_p, m.new_id, literal("rule"),
+               literal(version), now_p).where(m.new_id.is_not(None)))
+    session.execute(ins.on_conflict_do_update(
+        index_elements=[CustomerTier.tenant_id, CustomerTier.id],
+        set_={"tier_id": ins.excluded.tier_id, "source": "rule",
+              "rule_version": ins.excluded.rule_version, "override_until": None,
+              "override_by_id": None, "assigned_at": ins.excluded.assigned_at})
+        .execution_options(synchronize_session=False))
+    _MOVES.drop(conn)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, CustomerTier):
+            session.expire(obj)
     return moved
 
 

@@ -78,6 +78,8 @@ def _load_staff(user_id: str) -> Staff | None:
 def _unauthorized():
     if g.get("tenant") is None:
         abort(401)
+    if request.method != "GET":
+        return redirect(url_for("auth.login"))
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 

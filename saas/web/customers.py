@@ -50,7 +50,6 @@ nav.add("customers.index", _l("Customers"), permission="customers.read", order=2
 
 PAGE_SIZE = 25
 TIMELINE_SIZE = 30
-LIST_FILTERS = ("q", "kind", "category", "lifecycle_stage", "owner_id", "tags", "sort")
 
 
 class CustomerForm(FlaskForm):
@@ -179,7 +178,7 @@ def _render_form(form, customer, definitions, cf_errors=None, status=200):
 @bp.get("/")
 @require("customers.read")
 def index():
-    raw = {k: v for k, v in request.args.items() if k in LIST_FILTERS and v}
+    raw = {k: v for k, v in request.args.items() if k not in ("cursor", "view") and v}
     views = saved_views.list_views(db.session, request_actor())
     view_id = request.args.get("view")
     if view_id:
@@ -209,8 +208,8 @@ def index():
 @bp.post("/views")
 @require("customers.read")
 def save_view():
-    filters = {k: v for k, v in request.form.items() if k in LIST_FILTERS and k != "sort"
-               and v}
+    filters = {k: v for k, v in request.form.items()
+               if k not in ("csrf_token", "view_name", "sort") and v}
     try:
         saved_views.create_view(db.session, request_actor(), request.form.get("view_name", ""),
                                 filters, request.form.get("sort") or None)

@@ -33,10 +33,12 @@ from saas.hooks.types import InboundMessage
 from saas.models.plugins import DELIVERY_STATUSES
 from saas.services import plugin_deliveries as delivery_service
 from saas.services import plugins as plugin_service
+from saas.services import unsubscribe as unsubscribe_service
 from saas.services.errors import InvalidInput, ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
 from saas.web.access import form_errors, request_actor, require
+from saas.web.forms import choices
 
 log = logging.getLogger("saas.plugins")
 
@@ -98,7 +100,7 @@ def settings_form(fields: list[dict], values: dict, formdata=None) -> FlaskForm:
         kw = {"description": f["help"] or ""}
         value = values.get(f["name"])
         if f["choices"]:
-            field = SelectField(f["label"], choices=[(c, c) for c in f["choices"]],
+            field = SelectField(f["label"], choices=choices((c, c) for c in f["choices"]),
                                 validate_choice=False, **kw)
         elif f["type"] == "Boolean":
             field = BooleanField(f["label"], **kw)
@@ -249,9 +251,9 @@ def ext(plugin: str, subpath: str):
 def unsubscribe(token: str):
     """GET asks for confirmation (link scanners must not unsubscribe anyone); POST, from
     the page or a mail client's one-click (RFC 8058), withdraws the consent."""
-    _customer, channel = plugin_service.read_unsubscribe_token(db.session, token)
+    _customer, channel = unsubscribe_service.read_unsubscribe_token(db.session, token)
     if request.method == "GET":
         return render_template("plugins/unsubscribe.html", channel=channel, done=False)
-    plugin_service.unsubscribe(db.session, token)
+    unsubscribe_service.unsubscribe(db.session, token)
     db.session.commit()
     return render_template("plugins/unsubscribe.html", channel=channel, done=True)

@@ -154,3 +154,17 @@ def test_staff_row_count_unchanged_by_failed_auth(app, client, api_client):
         api.tenant.bind()
         assert len(db.session.scalars(select(Staff).where(Staff.active.is_(True))).all()) \
             == before
+
+
+def test_interleaved_requests_of_two_tenants_never_mix(api_client):
+    """Pooled connections carry no tenant from one request into the next (RLS setting is
+    per transaction), whichever tenant asked last."""
+    a = api_client()
+    b = api_client()
+    api_client(role="agent", tenant=b.tenant)
+    for _ in range(5):
+        for api, count in ((a, 1), (b, 2), (b, 2), (a, 1)):
+            r = api.get("/api/v1/staff")
+            assert r.status_code == 200
+            assert len(r.json["items"]) == count
+            assert api.get("/api/v1/me").json["tenant"]["id"] == str(api.tenant.id)

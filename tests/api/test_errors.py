@@ -7,7 +7,6 @@ from sqlalchemy import func, select
 
 from saas.extensions import db
 from saas.models import ApiToken
-from saas.services.errors import LimitExceeded
 
 
 def _shape(r, status: int, code: str) -> dict:
@@ -92,17 +91,18 @@ def test_oversized_body_is_413_and_nothing_is_written(app, api_client, monkeypat
     assert _token_count(app, api.tenant) == before
 
 
-def test_plan_limit_is_402(app, api_client, monkeypatch):
+def test_plan_limit_is_402_and_nothing_is_written(app, api_client, monkeypatch):
+    monkeypatch.setitem(app.config, "BILLING_DEFAULT_PLAN", "free")  # 3 seats
     api = api_client()
-
-    def over_limit(*args, **kwargs):
-        raise LimitExceeded("Your plan allows 3 staff.", {"email": ["Plan limit."]})
-
-    monkeypatch.setattr("saas.services.staff.invite", over_limit)
+    for i in range(2):
+        r = api.post("/api/v1/invitations", json={"email": f"s{i}@example.com",
+                                                  "role": "agent"})
+        assert r.status_code == 201
     body = _shape(api.post("/api/v1/invitations",
-                           json={"email": "x@example.com", "role": "agent"}),
+                           json={"email": "over@example.com", "role": "agent"}),
                   402, "limit_exceeded")
-    assert body["errors"] == {"email": ["Plan limit."]}
+    assert list(body["errors"]) == ["seats"]
+    assert len(api.get("/api/v1/invitations").json["items"]) == 2
 
 
 def test_uncaught_exception_is_500_without_details(app, api_client, monkeypatch):

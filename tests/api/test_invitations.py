@@ -83,3 +83,15 @@ def test_revoking_an_accepted_invitation_is_409(app, api_client):
     r = api.delete(f"/api/v1/invitations/{created['id']}")
     assert r.status_code == 409
     assert api.get("/api/v1/invitations").json["items"][0]["status"] == "accepted"
+
+
+def test_revoking_an_invitation_frees_its_seat(app, api_client, monkeypatch):
+    monkeypatch.setitem(app.config, "BILLING_DEFAULT_PLAN", "free")  # 3 seats
+    api = api_client()
+    ids = [api.post("/api/v1/invitations", json={"email": f"s{i}@example.com",
+                                                 "role": "agent"}).json["id"]
+           for i in range(2)]
+    extra = {"email": "third@example.com", "role": "agent"}
+    assert api.post("/api/v1/invitations", json=extra).status_code == 402
+    assert api.delete(f"/api/v1/invitations/{ids[0]}").status_code == 204
+    assert api.post("/api/v1/invitations", json=extra).status_code == 201

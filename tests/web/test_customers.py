@@ -172,3 +172,18 @@ def test_pages_speak_chinese_for_a_chinese_tenant(app, client, make_tenant):
     r = client.post(f"/t/{tenant.slug}/customers/{cid}/interactions",
                     data={"channel": "phone", "direction": "out", "summary": ""})
     assert "请填写沟通内容或处理情况。" in r.get_data(as_text=True)
+
+
+def test_list_filters_by_custom_field_in_the_url(app, client, tenant):
+    with app.app_context():
+        tenant.bind()
+        custom_fields.create_definition(db.session, tenant.owner_actor(), "region", "Region",
+                                        "choice", choices=["east", "west"])
+        db.session.commit()
+        db.session.remove()
+    _seed(app, tenant, 1, name="East", custom_fields={"region": "east"})
+    _seed(app, tenant, 1, name="West", custom_fields={"region": "west"})
+    login(client, tenant)
+    html = client.get(f"/t/{tenant.slug}/customers/?cf.region=east").get_data(as_text=True)
+    assert "East0" in html and "West0" not in html
+    assert client.get(f"/t/{tenant.slug}/customers/?cf.region=north").status_code == 422

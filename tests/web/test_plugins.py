@@ -9,6 +9,7 @@ from saas.extensions import db
 from saas.models.plugins import Delivery
 from saas.services import customers as customer_service
 from saas.services import plugins as plugin_service
+from saas.services import unsubscribe as unsubscribe_service
 from tests.hooks.support import (
     GOOD_SETTINGS,
     EchoPlugin,
@@ -208,7 +209,7 @@ def test_unsubscribe_link_asks_then_withdraws_consent(app, client, make_tenant):
     customer_id = _customer(app, tenant)
     with app.app_context():
         tenant.bind()
-        link = plugin_service.unsubscribe_url(customer_service.bound_tenant(db.session),
+        link = unsubscribe_service.unsubscribe_url(customer_service.bound_tenant(db.session),
                                               customer_id, "email")
     path = link.split("127.0.0.1:5000", 1)[1]
     page = client.get(path)
@@ -231,7 +232,7 @@ def test_tampered_or_foreign_unsubscribe_link_is_404(app, client, make_tenant):
     customer_id = _customer(app, a)
     with app.app_context():
         a.bind()
-        link = plugin_service.unsubscribe_url(customer_service.bound_tenant(db.session),
+        link = unsubscribe_service.unsubscribe_url(customer_service.bound_tenant(db.session),
                                               customer_id, "email")
     token = link.rsplit("/", 1)[1]
     assert client.get(f"/t/{a.slug}/unsubscribe/{token}x").status_code == 404
