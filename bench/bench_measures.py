@@ -101,7 +101,7 @@ def prepare(customers: int, orders: int) -> None:
             INSERT INTO orders (tenant_id, id, created_at, number, customer_id, placed_at,
                                 status, currency, total)
             SELECT :t, gen_random_uuid(), now(), 'O' || g, ids.id,
-                   now() - (random() * 1095 || ' days')::interval,
+                   now() - random() * interval '1095 days',
                    CASE WHEN g % 50 = 0 THEN 'refunded' ELSE 'completed' END, 'CNY',
                    round((random() * 2000)::numeric, 2)
             FROM generate_series(1, :o) g
@@ -111,7 +111,7 @@ def prepare(customers: int, orders: int) -> None:
             INSERT INTO interactions (tenant_id, id, created_at, customer_id, channel,
                                       direction, summary, occurred_at)
             SELECT :t, gen_random_uuid(), now(), ids.id, 'phone', 'out', 'call',
-                   now() - (random() * 365 || ' days')::interval
+                   now() - random() * interval '365 days'
             FROM generate_series(1, :i) g
             JOIN ids ON ids.k = 1 + (hashint4(g + 7)::bigint % :n + :n) % :n"""),
             {"t": tid, "i": customers, "n": customers})

@@ -32,6 +32,7 @@ def upgrade():
     op.create_table(
         "tenant_billing",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("plan", sa.String(length=20), nullable=False),
         sa.Column("stripe_customer_id", sa.String(length=255), nullable=True),
         sa.Column("stripe_subscription_id", sa.String(length=255), nullable=True),
@@ -43,15 +44,12 @@ def upgrade():
         sa.Column("subscription_event_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("invoice_event_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"],
                                 name=op.f("fk_tenant_billing_tenant_id_tenants")),
-        sa.PrimaryKeyConstraint("tenant_id", name=op.f("pk_tenant_billing")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_tenant_billing")),
+        sa.UniqueConstraint("tenant_id", name=op.f("uq_tenant_billing_tenant_id")),
     )
-    with op.batch_alter_table("tenant_billing", schema=None) as batch_op:
-        batch_op.create_index("ix_tenant_billing_stripe_customer_id",
-                              ["stripe_customer_id"], unique=False)
-        batch_op.create_index("ix_tenant_billing_stripe_subscription_id",
-                              ["stripe_subscription_id"], unique=False)
     op.create_table(
         "usage_counters",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -66,15 +64,13 @@ def upgrade():
         sa.UniqueConstraint("tenant_id", "metric", "period",
                             name=op.f("uq_usage_counters_tenant_id_metric_period")),
     )
-    # tenant_billing and billing_events are the operator's (like `tenants`): no RLS.
+    # billing_events holds no tenant data (Stripe's delivery log): no RLS.
+    enable_tenant_rls(op, "tenant_billing")
     enable_tenant_rls(op, "usage_counters")
     grant_app_role(op)
 
 
 def downgrade():
     op.drop_table("usage_counters")
-    with op.batch_alter_table("tenant_billing", schema=None) as batch_op:
-        batch_op.drop_index("ix_tenant_billing_stripe_subscription_id")
-        batch_op.drop_index("ix_tenant_billing_stripe_customer_id")
     op.drop_table("tenant_billing")
     op.drop_table("billing_events")

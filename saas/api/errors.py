@@ -91,7 +91,9 @@ def _http_error(exc: HTTPException) -> Response:
     status = exc.code or 500
     data = getattr(exc, "data", None) or {}
     errors = _webargs_errors(data) if data else {}
-    message = data.get("message") or MESSAGES.get(status) or exc.description or exc.name
+    custom = exc.description if exc.description != type(exc).description else None
+    message = (data.get("message") or custom or MESSAGES.get(status) or exc.description
+               or exc.name)
     if status == 422 and not data.get("message"):
         message = "The request has invalid fields."
     if status == 400 and data and not data.get("message"):

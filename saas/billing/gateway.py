@@ -61,3 +61,14 @@ def update_subscription(config: BillingConfig, subscription_id: str, params: dic
     client = _client(config)
     return _call("subscription change", client.v1.subscriptions.update, subscription_id,
                  params=params)
+
+
+def find_subscription(config: BillingConfig, subscription_id: str) -> dict | None:
+    """The subscription, or None when Stripe says there is no such one (a 4xx); Stripe
+    being unreachable still raises, so the webhook fails and Stripe retries it later."""
+    try:
+        return retrieve_subscription(config, subscription_id)
+    except PaymentProviderError as exc:
+        if isinstance(exc.__cause__, stripe.InvalidRequestError):
+            return None
+        raise

@@ -13,11 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, has_app_context
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saas.billing.plans import FREE, PLANS, Plan, get_plan
 from saas.models.base import utcnow
 from saas.models.billing import TenantBilling
+from saas.tenancy import current_tenant_id, tenant_bound
 
 
 @dataclass(frozen=True)
@@ -73,13 +75,18 @@ class BillingState:
 
 
 def billing_row(session: Session, tenant_id: uuid.UUID) -> TenantBilling | None:
-    return session.get(TenantBilling, tenant_id)
+    """The tenant's row; binds the tenant for the read, so RLS never hides it by mistake."""
+    with tenant_bound(session, tenant_id):
+        return session.scalars(select(TenantBilling)).first()
 
 
 def billing_row_for_update(session: Session, tenant_id: uuid.UUID) -> TenantBilling:
-    row = session.get(TenantBilling, tenant_id)
+    """The row, created on first need. The caller keeps the tenant bound until flush."""
+    if current_tenant_id(session) != tenant_id:
+        raise RuntimeError("bind the tenant before changing its billing")
+    row = session.scalars(select(TenantBilling)).first()
     if row is None:
-        row = TenantBilling(tenant_id=tenant_id, plan=FREE, cancel_at_period_end=False)
+        row = TenantBilling(plan=FREE, cancel_at_period_end=False)
         session.add(row)
     return row
 

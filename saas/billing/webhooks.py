@@ -4,8 +4,9 @@ Stripe delivers at least once and in no particular order. So every event is reco
 its id first (a repeat finds the record and changes nothing), and subscription and invoice
 events carry watermarks: an event created before the last one applied to that tenant's
 subscription (or invoices) is recorded as `stale` and not applied.
-The tenant comes from the metadata/`client_reference_id` set at checkout, else from the
-Stripe customer or subscription id stored when checkout completed.
+The tenant comes from the `client_reference_id`/metadata set at checkout (on the session
+and on the subscription, whose metadata invoices copy); it is bound before the tenant's
+billing row is read, so row-level security applies to webhooks too.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
+from saas.billing import gateway
 from saas.billing.plans import FREE, PAID_PLANS, plan_for_price
 from saas.billing.state import BillingConfig, billing_row_for_update
 from saas.models import Tenant
@@ -86,10 +88,41 @@ def apply_event(session: Session, config: BillingConfig, event: dict) -> str:
     session.add(record)
     session.flush()
     handler = HANDLERS.get(record.type)
-    record.outcome = handler(session, config, obj, created) if handler else "ignored"
-    for row in [o for o in session.new | session.dirty if isinstance(o, TenantBilling)]:
+    if handler is None:
+        record.outcome = "ignored"
+        return record.outcome
+    tenant_id = _tenant_of(session, config, record.type, obj)
+    if tenant_id is None:
+        record.outcome = "unmatched"
+        return record.outcome
+    with tenant_bound(session, tenant_id):
+        row = billing_row_for_update(session, tenant_id)
+        record.outcome = handler(session, config, row, obj, created)
         _audit_changes(session, row, record.type)
+        session.flush()
     return record.outcome
+
+
+def _tenant_of(session: Session, config: BillingConfig, event_type: str,
+               obj: dict) -> uuid.UUID | None:
+    """The tenant named in the metadata billing set at checkout (on the session and the
+    subscription; invoices copy the subscription's, else it is fetched from Stripe)."""
+    ref = obj.get("client_reference_id") or _get(obj, "metadata", "tenant_id")
+    if event_type.startswith("invoice."):
+        details = (obj.get("subscription_details")
+                   or _get(obj, "parent", "subscription_details") or {})
+        ref = _get(details, "metadata", "tenant_id")
+        sub_id = _id(obj.get("subscription")) or _id(details.get("subscription"))
+        if not ref and sub_id:
+            subscription = gateway.find_subscription(config, sub_id)
+            ref = _get(subscription, "metadata", "tenant_id")
+    try:
+        tenant_id = uuid.UUID(str(ref)) if ref else None
+    except ValueError:
+        return None
+    if tenant_id is None or session.get(Tenant, tenant_id) is None:
+        return None
+    return tenant_id
 
 
 AUDITED = ("plan", "subscription_status", "cancel_at_period_end", "grace_until")
@@ -107,41 +140,17 @@ def _audit_changes(session: Session, row: TenantBilling, event_type: str) -> Non
             changes[name] = [before, after]
     if not changes:
         return
-    with tenant_bound(session, row.tenant_id):
-        audit.record(session, Actor.system("stripe"), f"billing.{event_type}", "tenant",
-                     row.tenant_id, changes)
-        if "plan" in changes:
-            outbox.emit(session, "tenant.plan_changed", "tenant", row.tenant_id,
-                        {"plan": changes["plan"]})
-        session.flush()
+    audit.record(session, Actor.system("stripe"), f"billing.{event_type}", "tenant",
+                 row.tenant_id, changes)
+    if "plan" in changes:
+        outbox.emit(session, "tenant.plan_changed", "tenant", row.tenant_id,
+                    {"plan": changes["plan"]})
 
 
-def _tenant_billing(session: Session, tenant_ref: Any = None, customer: str | None = None,
-                    subscription: str | None = None) -> TenantBilling | None:
-    if tenant_ref:
-        try:
-            tid = uuid.UUID(str(tenant_ref))
-        except ValueError:
-            tid = None
-        if tid is not None and session.get(Tenant, tid) is not None:
-            return billing_row_for_update(session, tid)
-    for column, value in ((TenantBilling.stripe_subscription_id, subscription),
-                          (TenantBilling.stripe_customer_id, customer)):
-        if value:
-            row = session.scalars(select(TenantBilling).where(column == value)).first()
-            if row is not None:
-                return row
-    return None
-
-
-def _checkout_completed(session: Session, config: BillingConfig, obj: dict,
-                        created: datetime) -> str:
+def _checkout_completed(session: Session, config: BillingConfig, row: TenantBilling,
+                        obj: dict, created: datetime) -> str:
     if obj.get("mode") != "subscription":
         return "ignored"
-    row = _tenant_billing(session, obj.get("client_reference_id")
-                          or _get(obj, "metadata", "tenant_id"))
-    if row is None:
-        return "unmatched"
     row.stripe_customer_id = _id(obj.get("customer")) or row.stripe_customer_id
     if row.subscription_event_at and created < row.subscription_event_at:
         return "stale"
@@ -157,13 +166,10 @@ def _checkout_completed(session: Session, config: BillingConfig, obj: dict,
     return "applied"
 
 
-def apply_subscription(session: Session, config: BillingConfig, obj: dict,
-                          created: datetime, deleted: bool = False) -> str:
+def apply_subscription(session: Session, config: BillingConfig, row: TenantBilling,
+                       obj: dict, created: datetime, deleted: bool = False) -> str:
+    """Apply a subscription's state (from a webhook or from Stripe's answer to a change)."""
     sub_id = _id(obj)
-    row = _tenant_billing(session, _get(obj, "metadata", "tenant_id"),
-                          _id(obj.get("customer")), sub_id)
-    if row is None:
-        return "unmatched"
     status = "canceled" if deleted else str(obj.get("status") or "")
     if (row.stripe_subscription_id and row.stripe_subscription_id != sub_id
             and (status in ENDED or status == "incomplete")):
@@ -191,23 +197,13 @@ def apply_subscription(session: Session, config: BillingConfig, obj: dict,
     return "applied"
 
 
-def _subscription_deleted(session: Session, config: BillingConfig, obj: dict,
-                          created: datetime) -> str:
-    return apply_subscription(session, config, obj, created, deleted=True)
+def _subscription_deleted(session: Session, config: BillingConfig, row: TenantBilling,
+                          obj: dict, created: datetime) -> str:
+    return apply_subscription(session, config, row, obj, created, deleted=True)
 
 
-def _invoice_row(session: Session, obj: dict) -> TenantBilling | None:
-    details = obj.get("subscription_details") or _get(obj, "parent", "subscription_details")
-    sub_id = _id(obj.get("subscription")) or _id(_get(details, "subscription"))
-    return _tenant_billing(session, _get(details, "metadata", "tenant_id"),
-                           _id(obj.get("customer")), sub_id)
-
-
-def _invoice_paid(session: Session, config: BillingConfig, obj: dict,
+def _invoice_paid(session: Session, config: BillingConfig, row: TenantBilling, obj: dict,
                   created: datetime) -> str:
-    row = _invoice_row(session, obj)
-    if row is None:
-        return "unmatched"
     if row.invoice_event_at and created < row.invoice_event_at:
         return "stale"
     row.invoice_event_at = created
@@ -215,11 +211,8 @@ def _invoice_paid(session: Session, config: BillingConfig, obj: dict,
     return "applied"
 
 
-def _invoice_failed(session: Session, config: BillingConfig, obj: dict,
-                    created: datetime) -> str:
-    row = _invoice_row(session, obj)
-    if row is None:
-        return "unmatched"
+def _invoice_failed(session: Session, config: BillingConfig, row: TenantBilling,
+                    obj: dict, created: datetime) -> str:
     if row.invoice_event_at and created < row.invoice_event_at:
         return "stale"
     row.invoice_event_at = created
@@ -229,7 +222,7 @@ def _invoice_failed(session: Session, config: BillingConfig, obj: dict,
     return "applied"
 
 
-Handler = Callable[[Session, BillingConfig, dict, datetime], str]
+Handler = Callable[[Session, BillingConfig, TenantBilling, dict, datetime], str]
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": _checkout_completed,
     "customer.subscription.created": apply_subscription,

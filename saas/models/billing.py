@@ -1,35 +1,27 @@
 """Billing state: each tenant's plan and Stripe subscription, usage counters, and the log
 of Stripe webhook events.
 
-`tenant_billing` is one row per tenant and, like `tenants`, belongs to the operator rather
-than to the tenant: Stripe webhooks arrive with no tenant bound and must find the tenant
-from a Stripe customer or subscription id, so the table is neither ORM-filtered nor under
-row-level security. Tenants only ever see it through the billing service.
-`billing_events` is the operator's log of Stripe deliveries, keyed by Stripe's event id so
-that a repeated delivery is recognised.
+`tenant_billing` (one row per tenant) and `usage_counters` are ordinary tenant tables
+under row-level security: a webhook names its tenant in the metadata set at checkout and
+binds it before touching them. `billing_events` is the operator's log of Stripe
+deliveries (no tenant data), keyed by Stripe's event id so a repeat is recognised.
 """
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.models.base import Base, TenantScoped, UTCDateTime, utcnow
 from saas.models.types import JSONType
 
 
-class TenantBilling(Base):
+class TenantBilling(TenantScoped, Base):
     __tablename__ = "tenant_billing"
-    __table_args__ = (
-        Index("ix_tenant_billing_stripe_customer_id", "stripe_customer_id"),
-        Index("ix_tenant_billing_stripe_subscription_id", "stripe_subscription_id"),
-    )
+    __table_args__ = (UniqueConstraint("tenant_id"),)
 
-    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id"),
-                                                 primary_key=True)
     plan: Mapped[str] = mapped_column(String(20), default="free")
     stripe_customer_id: Mapped[str | None] = mapped_column(String(255))
     stripe_subscription_id: Mapped[str | None] = mapped_column(String(255))

@@ -28,14 +28,17 @@ from saas.billing.state import (
     BillingConfig,
     BillingState,
     billing_row,
+    billing_row_for_update,
     state_from_row,
 )
 from saas.billing.webhooks import apply_subscription
 from saas.models import Tenant
 from saas.models.base import utcnow
+from saas.models.billing import TenantBilling
 from saas.services import audit, limits, outbox
 from saas.services.context import Actor
 from saas.services.errors import Conflict, Forbidden, InvalidInput
+from saas.tenancy import tenant_bound
 
 
 @dataclass(frozen=True)
@@ -144,9 +147,10 @@ def _live_subscription(session: Session, tenant: Tenant, config: BillingConfig):
     return row
 
 
-def _apply_answer(session: Session, config: BillingConfig, row, subscription: dict) -> None:
+def _apply_answer(session: Session, config: BillingConfig, row: TenantBilling,
+                  subscription: dict) -> None:
     stamp = max(utcnow().replace(microsecond=0), row.subscription_event_at or utcnow())
-    apply_subscription(session, config, subscription, stamp)
+    apply_subscription(session, config, row, subscription, stamp)
 
 
 def change_plan(session: Session, actor: Actor, tenant: Tenant, config: BillingConfig,
@@ -196,3 +200,27 @@ def cancel(session: Session, actor: Actor, tenant: Tenant, config: BillingConfig
     audit.record(session, actor, "billing.resumed" if resume else "billing.cancelled",
                  "tenant", tenant.id, {"period_end": row.current_period_end})
     return state_from_row(row, config)
+
+
+def set_plan_by_operator(session: Session, tenant: Tenant, plan: str) -> TenantBilling:
+    """A plan granted outside Stripe (an invoiced contract, a trial by hand).
+
+    Refused while a Stripe subscription is live: its next webhook would undo it.
+    """
+    if plan not in PLANS:
+        raise InvalidInput.field("plan", f"Choose one of: {', '.join(PLANS)}.")
+    with tenant_bound(session, tenant.id):
+        row = billing_row_for_update(session, tenant.id)
+        if row.stripe_subscription_id and row.subscription_status not in (
+                None, "canceled", "incomplete_expired"):
+            raise Conflict("This tenant has a live Stripe subscription; change it in Stripe.")
+        previous = row.plan
+        row.plan = plan
+        row.cancel_at_period_end = False
+        audit.record(session, Actor.system("operator"), "billing.plan_set", "tenant",
+                     tenant.id, {"plan": [previous, plan]})
+        if previous != plan:
+            outbox.emit(session, "tenant.plan_changed", "tenant", tenant.id,
+                        {"plan": [previous, plan]})
+        session.flush()
+    return row

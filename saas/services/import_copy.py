@@ -120,14 +120,17 @@ CREATE TEMP TABLE import_stage (
 
 _MATCH_LOOKUP = """
 WITH cand AS (
-    SELECT s.row_number, e.ord, e.value, count(DISTINCT l.customer_id) AS n,
-           min(l.customer_id::text) AS cid
+    SELECT s.row_number, e.ord, e.value, m.n, m.cid
     FROM import_stage s
     CROSS JOIN LATERAL jsonb_array_elements_text(s.{column}) WITH ORDINALITY AS e(value, ord)
-    JOIN customer_lookups l ON l.tenant_id = :t AND l.kind = :kind AND l.value = e.value
-    JOIN customers c ON c.tenant_id = :t AND c.id = l.customer_id AND c.merged_into_id IS NULL
-    WHERE s.match_id IS NULL AND s.error IS NULL AND s.{column} IS NOT NULL
-    GROUP BY s.row_number, e.ord, e.value
+    CROSS JOIN LATERAL (
+        SELECT count(DISTINCT l.customer_id) AS n, min(l.customer_id::text) AS cid
+        FROM customer_lookups l
+        JOIN customers c ON c.tenant_id = l.tenant_id AND c.id = l.customer_id
+        WHERE l.tenant_id = (SELECT CAST(:t AS uuid)) AND l.kind = :kind
+          AND l.value = e.value AND c.merged_into_id IS NULL
+    ) m
+    WHERE s.match_id IS NULL AND s.error IS NULL AND s.{column} IS NOT NULL AND m.n > 0
 ), first AS (
     SELECT DISTINCT ON (row_number) * FROM cand ORDER BY row_number, ord
 )
@@ -179,7 +182,7 @@ UPDATE customers c SET
     custom_fields = c.custom_fields || coalesce(s.custom_fields, '{}'),
     notes = coalesce(s.notes, c.notes), external_id = coalesce(s.external_id, c.external_id)
 FROM import_stage s
-WHERE c.tenant_id = :t AND c.id = s.match_id AND s.error IS NULL
+WHERE c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = s.match_id AND s.error IS NULL
 """
 
 _LOOKUPS = """
@@ -188,11 +191,12 @@ WITH touched AS (
     WHERE s.error IS NULL AND (s.phones IS NOT NULL OR s.emails IS NOT NULL)
 ), gone AS (
     DELETE FROM customer_lookups l USING touched t
-    WHERE l.tenant_id = :t AND l.customer_id = t.cid
+    WHERE l.tenant_id = (SELECT CAST(:t AS uuid)) AND l.customer_id = t.cid
 )
 INSERT INTO customer_lookups (tenant_id, id, created_at, customer_id, kind, value)
 SELECT :t, gen_random_uuid(), now(), c.id, v.kind, v.value
-FROM touched t JOIN customers c ON c.tenant_id = :t AND c.id = t.cid
+FROM touched t JOIN customers c
+    ON c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = t.cid
 CROSS JOIN LATERAL (
     SELECT 'phone' AS kind, p AS value FROM jsonb_array_elements_text(c.phones) p
     UNION ALL
@@ -244,9 +248,17 @@ class CopyCustomerRows(RowApplier):
 
     def _write(self, cells_of: dict[int, list[str]]) -> None:
         s, t = self.session, {"t": self.job.tenant_id}
-        s.execute(text("""UPDATE import_stage s SET match_id = c.id FROM customers c
-                          WHERE c.tenant_id = :t AND s.external_id IS NOT NULL
-                          AND c.external_id = s.external_id"""), t)
+        # Statistics are usually stale during an import (the tenant's new customers did not
+        # exist at the last ANALYZE): the planner then expects one row per tenant and
+        # nests loops the wrong way round. The tenant id is given as `(SELECT ...)` so it
+        # is estimated generically, matching is a LATERAL probe per staged value, and the
+        # joins below are index lookups driven by the (bounded) staging table.
+        s.execute(text("SET LOCAL enable_hashjoin = off"))
+        s.execute(text("SET LOCAL enable_mergejoin = off"))
+        s.execute(text("""UPDATE import_stage s SET match_id = (
+                              SELECT c.id FROM customers c WHERE c.tenant_id = CAST(:t AS uuid)
+                              AND c.external_id = s.external_id)
+                          WHERE s.external_id IS NOT NULL"""), t)
         for column, kind in (("emails", "email"), ("phones", "phone")):
             s.execute(text(_MATCH_LOOKUP.format(column=column)),
                       {**t, "kind": kind, "column": column})
@@ -267,6 +279,8 @@ class CopyCustomerRows(RowApplier):
         created = s.execute(text(_INSERT), t).rowcount
         updated = s.execute(text(_UPDATE), t).rowcount
         s.execute(text(_LOOKUPS), t)
+        s.execute(text("RESET enable_hashjoin"))
+        s.execute(text("RESET enable_mergejoin"))
         for number, key, message in s.execute(text(
                 "SELECT row_number, error_key, error FROM import_stage "
                 "WHERE error IS NOT NULL ORDER BY row_number")):

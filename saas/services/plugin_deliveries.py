@@ -20,7 +20,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from saas.hooks.manager import PluginHost, get_host
+from saas.hooks.manager import PluginHost, get_host, run_with_timeout
 from saas.hooks.types import OutboundMessage, PluginEvent, SendResult
 from saas.models import OutboxEvent
 from saas.models.base import utcnow
@@ -152,8 +152,6 @@ def execute(session: Session, delivery: Delivery, host: PluginHost | None = None
             call = _event_call(session, delivery, config, tenant, host)
     except LookupError as exc:
         return Outcome(False, error=str(exc))
-    from saas.hooks.manager import run_with_timeout
-
     try:
         raw = run_with_timeout(call, plugin_timeout(), delivery.plugin)
     except Exception as exc:
@@ -382,6 +380,19 @@ def retry(session: Session, actor: Actor, delivery_id: Any) -> Delivery:
     enqueue_after_commit(session, "saas.jobs.deliveries:run_delivery", delivery.tenant_id,
                          delivery.id)
     return delivery
+
+
+def retry_matching(session: Session, actor: Actor, flt: DeliveryFilter,
+                   limit: int = 10_000) -> int:
+    """Retry every retryable delivery of the bound tenant matching `flt` (after an outage
+    is fixed); returns how many were queued again."""
+    if flt.status and flt.status not in RETRYABLE:
+        raise InvalidInput.field("status", f"Use one of: {', '.join(RETRYABLE)}.")
+    stmt = query(flt).where(Delivery.status.in_(RETRYABLE)).limit(limit)
+    ids = list(session.scalars(stmt.with_only_columns(Delivery.id)))
+    for delivery_id in ids:
+        retry(session, actor, delivery_id)
+    return len(ids)
 
 
 def _uuid(value: Any) -> uuid.UUID:

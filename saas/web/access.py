@@ -37,7 +37,8 @@ def install(app: Flask) -> None:
 
 
 def _resolve_tenant(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    if not values or "slug" not in values:
+    if not values or "slug" not in values or request.url_rule is None \
+            or not request.url_rule.rule.startswith("/t/<slug>"):
         return
     slug = values.pop("slug")
     tenant = tenant_by_slug(db.session, slug)
@@ -55,7 +56,11 @@ def _remember_staff() -> None:
 def _add_slug(endpoint: str, values: dict[str, Any]) -> None:
     if "slug" in values or g.get("tenant") is None:
         return
-    if current_app.url_map.is_endpoint_expecting(endpoint, "slug"):
+    try:
+        expects_slug = current_app.url_map.is_endpoint_expecting(endpoint, "slug")
+    except KeyError:  # unknown endpoint: let url_for raise its usual BuildError
+        return
+    if expects_slug:
         values["slug"] = g.tenant.slug
 
 

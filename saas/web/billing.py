@@ -53,7 +53,13 @@ MESSAGES = (
 )
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Still usable while read-only: logging in and out, switching language, paying.
-WRITABLE_WHEN_READ_ONLY = {"auth", "billing", "public", "errors"}
+WRITABLE_WHEN_READ_ONLY = {"auth", "billing", "public", "errors", "unsubscribe"}
+
+
+@bp.record_once
+def _check_settings(state) -> None:
+    """A misspelt plan in the settings stops the app at start, not on every request."""
+    BillingConfig.from_mapping(state.app.config)
 
 
 def _config() -> BillingConfig:

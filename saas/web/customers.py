@@ -44,6 +44,7 @@ from saas.web.customer_labels import (
     labelled,
 )
 from saas.web.forms import choices
+from saas.web.messages import translate_message
 
 bp = Blueprint("customers", __name__, url_prefix="/t/<slug>/customers")
 nav.add("customers.index", _l("Customers"), permission="customers.read", order=20)
@@ -190,7 +191,9 @@ def index():
                                   PAGE_SIZE)
         status = 200
     except InvalidInput as exc:
-        flash_error(exc)
+        details = "; ".join(f"{key}: {translate_message(m)}" for key, msgs in exc.errors.items()
+                            for m in msgs)
+        flash(f"{translate_message(exc.message)} {details}", "error")
         query, page, status = customer_list.CustomerQuery(), customer_list.Page([], None), 422
     owners = {m.id: m.name for m in db.session.scalars(select(Staff))}
     return render_template(

@@ -1,4 +1,4 @@
-"""Plugin admin pages, plugin-owned endpoints, and customers' unsubscribe links.
+"""Plugin admin pages and the endpoints plugins register.
 
 The settings form is generated from the plugin's marshmallow schema; the schema, not
 the form, validates, so the API and the page give the same field errors.
@@ -33,7 +33,6 @@ from saas.hooks.types import InboundMessage
 from saas.models.plugins import DELIVERY_STATUSES
 from saas.services import plugin_deliveries as delivery_service
 from saas.services import plugins as plugin_service
-from saas.services import unsubscribe as unsubscribe_service
 from saas.services.errors import InvalidInput, ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
@@ -241,19 +240,3 @@ def ext(plugin: str, subpath: str):
         db.session.commit()
         return jsonify(accepted=True, ref=ref), 202
     return make_response(result)
-
-
-# -- unsubscribe links in customer messages ---------------------------------------
-
-
-@bp.route("/t/<slug>/unsubscribe/<token>", methods=["GET", "POST"])
-@csrf.exempt
-def unsubscribe(token: str):
-    """GET asks for confirmation (link scanners must not unsubscribe anyone); POST, from
-    the page or a mail client's one-click (RFC 8058), withdraws the consent."""
-    _customer, channel = unsubscribe_service.read_unsubscribe_token(db.session, token)
-    if request.method == "GET":
-        return render_template("plugins/unsubscribe.html", channel=channel, done=False)
-    unsubscribe_service.unsubscribe(db.session, token)
-    db.session.commit()
-    return render_template("plugins/unsubscribe.html", channel=channel, done=True)

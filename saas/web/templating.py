@@ -67,8 +67,12 @@ def return_url() -> str:
 
 
 def _nav_entries() -> list[nav.NavEntry]:
+    """Links for the current staff member; an entry whose page is not (yet) registered
+    is left out rather than breaking every page."""
     staff = current_staff()
-    return nav.visible_to(staff.role) if staff is not None else []
+    if staff is None:
+        return []
+    return [e for e in nav.visible_to(staff.role) if e.endpoint in current_app.view_functions]
 
 
 def install(app: Flask) -> None:

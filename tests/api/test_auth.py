@@ -65,7 +65,9 @@ def test_revoked_token_is_401(app, api_client):
         api.tenant.bind()
         token_service.revoke(db.session, api.tenant.owner_actor(), api.token_id)
         db.session.commit()
-    assert api.get("/api/v1/me").status_code == 401
+    r = api.get("/api/v1/me")
+    assert r.status_code == 401
+    assert "revoked" in r.json["message"]
 
 
 def test_token_of_deactivated_staff_is_401(app, api_client):
@@ -111,6 +113,7 @@ def test_last_used_at_is_recorded_on_use_at_most_once_a_minute(app, api_client):
 def test_read_token_can_read_but_not_write(api_client):
     api = api_client(scope="read")
     assert api.get("/api/v1/tenant").status_code == 200
+    assert api.open("HEAD", "/api/v1/tenant").status_code == 200
     r = api.patch("/api/v1/tenant", json={"name": "Renamed"})
     assert r.status_code == 403
     assert r.json["code"] == "forbidden"

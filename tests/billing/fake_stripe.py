@@ -39,11 +39,11 @@ class FakeStripe:
         return [form for _m, p, form in self.requests if p == path]
 
     def add_subscription(self, sub_id: str, customer: str, price: str,
-                         period_end: int | None = None) -> dict:
+                         period_end: int | None = None, metadata: dict | None = None) -> dict:
         sub = {"id": sub_id, "object": "subscription", "customer": customer,
                "status": "active", "cancel_at_period_end": False,
                "current_period_end": period_end or int(time.time()) + 30 * 86400,
-               "metadata": {},
+               "metadata": dict(metadata or {}),
                "items": {"object": "list", "data": [
                    {"id": f"si_{sub_id}", "object": "subscription_item",
                     "price": {"id": price, "object": "price"}}]}}

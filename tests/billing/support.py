@@ -52,6 +52,10 @@ def checkout_completed(tenant_id, plan: str = "pro", customer: str = "cus_1",
             "metadata": {"tenant_id": str(tenant_id), "plan": plan}}
 
 
-def invoice(customer: str = "cus_1", sub_id: str = "sub_1") -> dict:
+def invoice(tenant_id=None, customer: str = "cus_1", sub_id: str = "sub_1") -> dict:
+    """An invoice of a subscription; Stripe copies the subscription's metadata into
+    `subscription_details` (without `tenant_id`, billing asks Stripe for it)."""
+    details = {"subscription": sub_id,
+               "metadata": {"tenant_id": str(tenant_id)} if tenant_id else {}}
     return {"id": f"in_{uuid.uuid4().hex[:10]}", "object": "invoice", "customer": customer,
-            "subscription": sub_id}
+            "subscription": sub_id, "subscription_details": details}

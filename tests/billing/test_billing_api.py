@@ -76,7 +76,7 @@ def test_read_only_account_refuses_api_writes_but_serves_reads(app, client, bill
     tenant = make_tenant()
     auth = _token(app, tenant)
     deliver(client, event("checkout.session.completed", checkout_completed(tenant.id)))
-    deliver(client, event("invoice.payment_failed", invoice(),
+    deliver(client, event("invoice.payment_failed", invoice(tenant.id),
                           created=int(time.time()) - 8 * DAY))
     response = client.post("/api/v1/invitations", headers=auth,
                            json={"email": "late@example.com", "role": "agent"})

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from saas.billing.state import billing_row
 from saas.extensions import db
 from saas.models.billing import TenantBilling
 from saas.services import staff as staff_service
@@ -22,7 +23,7 @@ def _subscribe(client, billing_on, tenant, plan: str = "pro"):
 
 def _row(app, tenant) -> TenantBilling:
     with app.app_context():
-        row = db.session.get(TenantBilling, tenant.id)
+        row = billing_row(db.session, tenant.id)
         db.session.expunge(row)
         return row
 
@@ -196,7 +197,7 @@ def test_cancel_without_subscription_is_refused(app, client, billing_on, make_te
 def test_failed_payment_shows_the_grace_banner(app, client, billing_on, make_tenant):
     tenant = make_tenant()
     _subscribe(client, billing_on, tenant)
-    deliver(client, event("invoice.payment_failed", invoice()))
+    deliver(client, event("invoice.payment_failed", invoice(tenant.id)))
     login(client, tenant)
     html = client.get(f"/t/{tenant.slug}/billing/").get_data(as_text=True)
     assert "billing-banner" in html and "A payment failed" in html
@@ -206,7 +207,7 @@ def test_read_only_tenant_cannot_write_in_the_ui_until_paid(app, client, billing
                                                             make_tenant):
     tenant = make_tenant()
     _subscribe(client, billing_on, tenant)
-    deliver(client, event("invoice.payment_failed", invoice(),
+    deliver(client, event("invoice.payment_failed", invoice(tenant.id),
                           created=int(time.time()) - 8 * DAY))
     login(client, tenant)
     response = client.post(f"/t/{tenant.slug}/staff/invite",
@@ -215,7 +216,7 @@ def test_read_only_tenant_cannot_write_in_the_ui_until_paid(app, client, billing
     assert "read-only" in response.get_data(as_text=True)
     assert client.get(f"/t/{tenant.slug}/billing/").status_code == 200
     assert client.post(f"/t/{tenant.slug}/billing/portal").status_code == 303
-    deliver(client, event("invoice.paid", invoice()))
+    deliver(client, event("invoice.paid", invoice(tenant.id)))
     response = client.post(f"/t/{tenant.slug}/staff/invite",
                            data={"email": "new@example.com", "role": "agent"})
     assert response.status_code == 201

@@ -201,3 +201,11 @@ def test_enabled_plugins_are_counted(app, ctx, make_tenant):
         configure(app, tenant, "echo", enabled=False)
         tenant.bind()
         assert limits.usage(db.session, tenant.id, "plugins") == 0
+
+
+def test_unknown_default_plan_stops_the_app_at_start():
+    from saas import create_app
+
+    with pytest.raises(ValueError, match="BILLING_DEFAULT_PLAN"):
+        create_app({"DATABASE_URL": "sqlite://", "SAAS_ENV": "testing",
+                    "BILLING_DEFAULT_PLAN": "gold"})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from saas.billing.state import tenant_state
+from saas.billing.state import billing_row, tenant_state
 from saas.extensions import db
 from saas.models.base import utcnow
 from saas.models.billing import BillingEvent, TenantBilling
@@ -29,7 +30,7 @@ DAY = 86400
 
 def _billing(app, tenant) -> TenantBilling | None:
     with app.app_context():
-        row = db.session.get(TenantBilling, tenant.id)
+        row = billing_row(db.session, tenant.id)
         if row is not None:
             db.session.expunge(row)
         return row
@@ -111,10 +112,10 @@ def test_replayed_event_changes_nothing_twice(app, client, billing_on, make_tena
     tenant = make_tenant()
     deliver(client, event("checkout.session.completed", checkout_completed(tenant.id)))
     now = int(time.time())
-    failed = event("invoice.payment_failed", invoice(), created=now - 2 * DAY)
+    failed = event("invoice.payment_failed", invoice(tenant.id), created=now - 2 * DAY)
     assert deliver(client, failed).get_json()["outcome"] == "applied"
     first_grace = _billing(app, tenant).grace_until
-    deliver(client, event("invoice.paid", invoice(), created=now - DAY))
+    deliver(client, event("invoice.paid", invoice(tenant.id), created=now - DAY))
     assert _billing(app, tenant).grace_until is None
     replay = deliver(client, failed)
     assert replay.status_code == 200 and replay.get_json()["outcome"] == "duplicate"
@@ -149,20 +150,48 @@ def test_subscription_created_before_checkout_completed_arrives(app, client, bil
     assert row.plan == "pro" and row.stripe_customer_id == "cus_1"
 
 
-def test_invoice_finds_the_tenant_by_stripe_customer(app, client, billing_on, make_tenant):
+def test_invoice_applies_to_the_tenant_in_its_subscription_metadata(app, client, billing_on,
+                                                                    make_tenant):
     tenant, other = make_tenant(), make_tenant()
     deliver(client, event("checkout.session.completed",
                           checkout_completed(tenant.id, customer="cus_A", sub_id="sub_A")))
     deliver(client, event("checkout.session.completed",
                           checkout_completed(other.id, customer="cus_B", sub_id="sub_B")))
-    deliver(client, event("invoice.payment_failed", invoice("cus_B", "sub_B")))
+    deliver(client, event("invoice.payment_failed", invoice(other.id, "cus_B", "sub_B")))
     assert _billing(app, other).grace_until is not None
     assert _billing(app, tenant).grace_until is None
 
 
+def test_invoice_without_metadata_asks_stripe_for_the_subscription(app, client, billing_on,
+                                                                   make_tenant):
+    tenant = make_tenant()
+    deliver(client, event("checkout.session.completed", checkout_completed(tenant.id)))
+    billing_on.add_subscription("sub_1", "cus_1", "price_pro_test",
+                                metadata={"tenant_id": str(tenant.id)})
+    response = deliver(client, event("invoice.payment_failed", invoice(None)))
+    assert response.get_json()["outcome"] == "applied"
+    assert billing_on.calls("/v1/subscriptions/sub_1")
+    assert _billing(app, tenant).grace_until is not None
+
+
+def test_invoice_of_a_subscription_stripe_does_not_know_is_unmatched(app, client,
+                                                                    billing_on):
+    response = deliver(client, event("invoice.paid", invoice(None, "cus_x", "sub_gone")))
+    assert response.status_code == 200 and response.get_json()["outcome"] == "unmatched"
+
+
+def test_stripe_unreachable_while_resolving_an_invoice_fails_so_stripe_retries(
+        app, client, billing_on, monkeypatch):
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")
+    evt = event("invoice.paid", invoice(None))
+    assert deliver(client, evt).status_code == 502
+    assert _events(app) == 0
+
+
 def test_event_for_an_unknown_tenant_is_recorded_and_changes_nothing(app, client,
                                                                      billing_on):
-    response = deliver(client, event("invoice.payment_failed", invoice("cus_nobody", "sub_x")))
+    nobody = uuid.uuid4()
+    response = deliver(client, event("invoice.payment_failed", invoice(nobody, "cus_x")))
     assert response.status_code == 200 and response.get_json()["outcome"] == "unmatched"
     bogus = deliver(client, event("checkout.session.completed",
                                   checkout_completed("not-a-uuid")))
@@ -179,17 +208,17 @@ def test_grace_then_read_only_then_paid(app, client, billing_on, make_tenant):
     tenant = make_tenant()
     deliver(client, event("checkout.session.completed", checkout_completed(tenant.id)))
     failed_at = int(time.time()) - 3 * DAY
-    deliver(client, event("invoice.payment_failed", invoice(), created=failed_at))
+    deliver(client, event("invoice.payment_failed", invoice(tenant.id), created=failed_at))
     state = _state(app, tenant)
     assert state.in_grace and not state.read_only
     assert state.grace_until == _billing(app, tenant).payment_failed_at + timedelta(days=7)
     # A second failure (Stripe retries) does not extend the grace period.
-    deliver(client, event("invoice.payment_failed", invoice(), created=failed_at + DAY))
+    deliver(client, event("invoice.payment_failed", invoice(tenant.id), created=failed_at + DAY))
     assert _state(app, tenant).grace_until == state.grace_until
 
     later = utcnow() + timedelta(days=5)
     assert _state(app, tenant, now=later).read_only
-    deliver(client, event("invoice.paid", invoice()))
+    deliver(client, event("invoice.paid", invoice(tenant.id)))
     assert not _state(app, tenant, now=later).read_only
     assert _state(app, tenant).grace_until is None
 
@@ -198,7 +227,7 @@ def test_read_only_tenant_cannot_add_through_the_service(app, client, billing_on
                                                          make_tenant):
     tenant = make_tenant()
     deliver(client, event("checkout.session.completed", checkout_completed(tenant.id)))
-    deliver(client, event("invoice.payment_failed", invoice(),
+    deliver(client, event("invoice.payment_failed", invoice(tenant.id),
                           created=int(time.time()) - 8 * DAY))
     with app.app_context():
         tenant.bind()
@@ -249,7 +278,7 @@ def test_changes_from_stripe_appear_in_the_tenants_audit_log(app, client, billin
 
     tenant = make_tenant()
     deliver(client, event("checkout.session.completed", checkout_completed(tenant.id)))
-    deliver(client, event("invoice.payment_failed", invoice()))
+    deliver(client, event("invoice.payment_failed", invoice(tenant.id)))
     with app.app_context():
         tenant.bind()
         entries = {e.action: e for e in db.session.scalars(

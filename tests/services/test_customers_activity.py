@@ -39,6 +39,8 @@ def test_contacts_normalise_and_keep_one_primary(world):
     assert (a.phone, a.email, a.primary) == ("+8613800138000", "li@acme.cn", False)
     assert b.primary is True
     assert [c.name for c in contacts.list_contacts(db.session, company.id)] == ["Han", "李雷"]
+    events = db.session.scalars(select(OutboxEvent).where(OutboxEvent.name == "contact.created"))
+    assert sorted(e.entity_id for e in events) == sorted([str(a.id), str(b.id)])
 
 
 @pytest.mark.parametrize("data,field", [

@@ -49,3 +49,13 @@ def test_language_switch_on_a_post_only_page_returns_to_the_page_above(client, m
     html = client.post(f"/t/{tenant.slug}/staff/invite",
                        data={"email": "bad", "role": "agent"}).get_data(as_text=True)
     assert f'name="next" value="/t/{tenant.slug}/staff/"' in html
+
+
+def test_an_entry_for_a_missing_page_does_not_break_the_shell(client, make_tenant, monkeypatch):
+    monkeypatch.setattr(nav, "_ENTRIES", dict(nav._ENTRIES))
+    nav.add("not_there.index", "Ghost", order=1)
+    tenant = make_tenant()
+    login(client, tenant)
+    response = client.get(f"/t/{tenant.slug}/")
+    assert response.status_code == 200
+    assert "Ghost" not in response.get_data(as_text=True)

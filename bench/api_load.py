@@ -1,0 +1,215 @@
+"""Customer list/search latency at the REST API under concurrent load, and the 360 page
+of the customer with the 10k-item timeline, through a real HTTP server (gunicorn, the
+app connected as the unprivileged role, row-level security on).
+
+    python -m bench.api_load --seconds 20 --concurrency 8
+
+Needs the data of `python -m bench.generate`. Each client thread keeps one HTTP/1.1
+connection and loops over the request mix; latencies are per request kind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from collections import defaultdict
+
+from sqlalchemy import select
+
+from bench.common import BIG, PASSWORD, TIMELINE_EXTERNAL_ID, app_env, make_app, percentiles
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn with `workers` processes × `threads` threads on a free local port."""
+
+    def __init__(self, workers: int = 2, threads: int = 4):
+        self.port = free_port()
+        cmd = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+               "--threads", str(threads), "-b", f"127.0.0.1:{self.port}",
+               "--log-level", "warning", "wsgi:app"]
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=app_env())
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+
+
+def token_and_focus() -> tuple[str, str, str, dict]:
+    """An API token of the big tenant's owner, the timeline customer's id, and sample
+    search values taken from the data."""
+    from saas.extensions import db
+    from saas.models import Staff, Tenant
+    from saas.models.customers import Customer
+    from saas.services import tokens
+    from saas.services.context import Actor
+    from saas.tenancy import bind_tenant
+
+    app = make_app()
+    with app.app_context():
+        tenant = db.session.scalars(select(Tenant).where(Tenant.slug == BIG)).one()
+        bind_tenant(db.session, tenant.id)
+        owner = db.session.scalars(select(Staff).where(Staff.role == "owner")).first()
+        _t, raw = tokens.create_token(db.session, Actor.of_staff(owner), "bench", "read")
+        focus = db.session.scalars(select(Customer).where(
+            Customer.external_id == TIMELINE_EXTERNAL_ID)).one()
+        sample = db.session.scalars(select(Customer).order_by(Customer.created_at)
+                                    .offset(777).limit(1)).one()
+        values = {"phone": sample.phone.replace("+86", ""), "email": sample.email.upper(),
+                  "name": sample.name[:2]}
+        db.session.commit()
+        result = raw, str(focus.id), owner.email, values
+        db.session.remove()
+    return result
+
+
+def api_mix(values: dict, deep_cursor: str | None) -> list[tuple[str, str]]:
+    q = urllib.parse.quote
+    mix = [("list", "/api/v1/customers?limit=50"),
+           ("list_by_name", "/api/v1/customers?limit=50&sort=name"),
+           ("search_name", f"/api/v1/customers?limit=50&q={q(values['name'])}"),
+           ("search_phone", f"/api/v1/customers?limit=50&q={q(values['phone'])}"),
+           ("search_email", f"/api/v1/customers?limit=50&q={q(values['email'])}"),
+           ("filter_tag", "/api/v1/customers?limit=50&tags=vip&lifecycle_stage=customer")]
+    if deep_cursor:
+        mix.append(("deep_page", f"/api/v1/customers?limit=50&cursor={q(deep_cursor)}"))
+    return mix
+
+
+def deep_cursor(port: int, token: str, pages: int) -> str | None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    cursor = None
+    for _ in range(pages):
+        path = "/api/v1/customers?limit=200" + (
+            f"&cursor={urllib.parse.quote(cursor)}" if cursor else "")
+        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        body = json.loads(conn.getresponse().read())
+        cursor = body.get("next_cursor")
+        if not cursor:
+            break
+    conn.close()
+    return cursor
+
+
+def hammer(port: int, headers: dict, mix: list[tuple[str, str]], seconds: float,
+           concurrency: int) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = defaultdict(list)
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop_at = time.perf_counter() + seconds
+
+    def client(offset: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        local: dict[str, list[float]] = defaultdict(list)
+        i = offset
+        while time.perf_counter() < stop_at:
+            kind, path = mix[i % len(mix)]
+            i += 1
+            start = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - start
+            if response.status != 200:
+                errors.append(f"{kind} {response.status}")
+                continue
+            local[kind].append(elapsed)
+        conn.close()
+        with lock:
+            for kind, samples in local.items():
+                results[kind] += samples
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        print(f"{len(errors)} failed requests, e.g. {errors[:3]}", file=sys.stderr)
+    return results
+
+
+def login_cookie(port: int, email: str) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/t/{BIG}/login")
+    response = conn.getresponse()
+    html = response.read().decode()
+    cookie = response.getheader("Set-Cookie", "").split(";")[0]
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    body = urllib.parse.urlencode({"csrf_token": token, "email": email,
+                                   "password": PASSWORD})
+    conn.request("POST", f"/t/{BIG}/login", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    if response.status != 302:
+        raise RuntimeError(f"login failed: {response.status}")
+    conn.close()
+    return response.getheader("Set-Cookie", cookie).split(";")[0]
+
+
+def run(seconds: float, concurrency: int, workers: int, threads: int) -> dict:
+    token, focus, owner_email, values = token_and_focus()
+    server = Server(workers, threads)
+    try:
+        cursor = deep_cursor(server.port, token, 100)
+        auth = {"Authorization": f"Bearer {token}"}
+        hammer(server.port, auth, api_mix(values, cursor), 2, concurrency)
+        api = hammer(server.port, auth, api_mix(values, cursor), seconds, concurrency)
+        cookie = login_cookie(server.port, owner_email)
+        page_mix = [("360_page", f"/t/{BIG}/customers/{focus}")]
+        api_360 = [("360_timeline_api", f"/api/v1/customers/{focus}/timeline?limit=50"),
+                   ("360_key_figures_api", f"/api/v1/customers/{focus}/key-figures")]
+        page = hammer(server.port, {"Cookie": cookie}, page_mix, max(seconds / 2, 5), 2)
+        page.update(hammer(server.port, auth, api_360, max(seconds / 2, 5), 2))
+    finally:
+        server.stop()
+    return {"api": {k: percentiles(v) for k, v in sorted(api.items())},
+            "page": {k: percentiles(v) for k, v in sorted(page.items())},
+            "seconds": seconds, "concurrency": concurrency, "workers": workers,
+            "threads": threads,
+            "throughput": sum(len(v) for v in api.values()) / seconds}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    result = run(args.seconds, args.concurrency, args.workers, args.threads)
+    for group in ("api", "page"):
+        for kind, p in result[group].items():
+            print(f"{kind:22} n={p['n']:6} p50={p['p50']:7.1f}ms p95={p['p95']:7.1f}ms "
+                  f"p99={p['p99']:7.1f}ms")
+    print(f"API throughput {result['throughput']:.0f} req/s")
+
+
+if __name__ == "__main__":
+    main()
