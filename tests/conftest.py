@@ -63,6 +63,8 @@ def db_urls(tmp_path_factory):
 
 
 def _drop_postgres(url: str, name: str) -> None:
+    for engine in _WIPE_ENGINES.values():
+        engine.dispose()
     base = make_url(url).set(drivername="postgresql+psycopg", database="postgres")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -95,9 +97,14 @@ def _tables(app) -> list[str]:
     return [t.name for t in reversed(db.metadata.sorted_tables)]
 
 
+_WIPE_ENGINES: dict = {}
+
+
 def _wipe(app, tables: list[str]) -> None:
     url = app.config.get("DATABASE_OWNER_URL") or app.config["DATABASE_URL"]
-    engine = create_engine(url)
+    if url not in _WIPE_ENGINES:  # one pooled connection per run, not one per test
+        _WIPE_ENGINES[url] = create_engine(url)
+    engine = _WIPE_ENGINES[url]
     with engine.begin() as conn:
         # One cheap probe; most tests leave most tables empty, and TRUNCATE is slow.
         probe = " UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM {t})"
@@ -111,7 +118,6 @@ def _wipe(app, tables: list[str]) -> None:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for t in tables:
                 conn.execute(text(f"DELETE FROM {t}"))
-    engine.dispose()
 
 
 @pytest.fixture(autouse=True)

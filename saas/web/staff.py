@@ -98,7 +98,10 @@ def change_role(staff_id: str):
 @require("staff.manage")
 def set_active(staff_id: str):
     member = staff_service.get_staff(db.session, staff_id)
-    active = request.form.get("active") == "1"
+    if request.form.get("active") not in ("0", "1"):
+        flash(_("Choose whether the account is active."), "error")
+        return _render_index(_invite_form(blank=True), 422)
+    active = request.form["active"] == "1"
     try:
         staff_service.set_active(db.session, request_actor(), member, active)
         db.session.commit()

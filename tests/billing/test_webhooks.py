@@ -315,3 +315,24 @@ def test_webhook_needs_no_csrf_token_while_billing_forms_do(app, client, billing
                                      checkout_completed(tenant.id)))
     assert response.status_code == 200
     assert client.post(f"/t/{tenant.slug}/billing/portal").status_code == 400
+
+
+@pytest.mark.postgres
+def test_the_same_event_delivered_twice_at_once_applies_once(app, billing_on, make_tenant):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from saas.models import AuditEntry
+
+    tenant = make_tenant()
+    evt = event("checkout.session.completed", checkout_completed(tenant.id))
+
+    def post(_):
+        return deliver(app.test_client(), evt).get_json()["outcome"]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        outcomes = sorted(pool.map(post, range(4)))
+    assert outcomes == ["applied", "duplicate", "duplicate", "duplicate"]
+    with app.app_context():
+        tenant.bind()
+        assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
+            AuditEntry.actor_label == "stripe")) == 1

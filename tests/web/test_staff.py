@@ -207,3 +207,12 @@ def test_manager_sees_the_list_but_no_management_controls(app, client, make_tena
     html = client.get(f"/t/{tenant.slug}/staff/").get_data(as_text=True)
     assert tenant.owner_email in html
     assert "Invite a colleague" not in html and "Deactivate" not in html
+
+
+def test_deactivation_without_a_clear_choice_changes_nothing(app, client, make_tenant):
+    tenant = make_tenant()
+    staff_id, _ = add_staff(app, tenant, "agent")
+    login(client, tenant)
+    response = client.post(f"/t/{tenant.slug}/staff/{staff_id}/active", data={"active": "x"})
+    assert response.status_code == 422
+    assert _member(app, tenant, staff_id).active is True
