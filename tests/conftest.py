@@ -113,7 +113,11 @@ def _wipe(app, tables: list[str]) -> None:
         if not tables:
             pass
         elif engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " CASCADE"))
+            # DELETE of a few rows is far cheaper than TRUNCATE; FK triggers are skipped
+            # (the owner is a superuser in tests) and tables go children first anyway.
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            for t in tables:
+                conn.execute(text(f"DELETE FROM {t}"))
         else:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
             for t in tables:

@@ -64,8 +64,10 @@ def register_routes():
 
     Return a list of :class:`saas.hooks.types.PluginRoute` (``rule``, ``view``,
     ``methods``). ``view(request, tenant, config, **rule_values)`` returns anything Flask
-    can turn into a response. The view is not logged in as staff: it must authenticate
-    its caller itself (a shared secret or a signature in ``config``).
+    can turn into a response, or an :class:`saas.hooks.types.InboundMessage`, which is
+    handed to :func:`inbound_message` and answered with 202. The view runs under the
+    plugin time limit and is not logged in as staff: it must authenticate its caller
+    itself (a shared secret or a signature in ``config``).
     """
 
 

@@ -41,6 +41,7 @@ PERIODIC: list[Periodic] = [
     Periodic("plugin-delivery-retry", "saas.jobs.deliveries:retry_due_deliveries",
              interval=30),
     Periodic("plugin-pull", "saas.jobs.deliveries:pull_plugin_changes", interval=300),
+    Periodic("sla-escalation", "saas.jobs.tickets:escalate_all", interval=300),
 ]
 
 

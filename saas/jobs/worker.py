@@ -11,15 +11,19 @@ import logging
 import multiprocessing
 import os
 import signal
+import time
 
 from flask import Flask
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue, Worker
+from rq.exceptions import StopRequested
 
 from saas.jobs import logs
 from saas.jobs.schedule import build_scheduler
 
 log = logging.getLogger("saas.jobs")
+CRON_RESTART_DELAY = 5
 
 
 class SaasWorker(Worker):
@@ -74,5 +78,16 @@ def run_cron(app: Flask) -> None:
 
 
 def _cron_child(redis_url: str, queue_name: str) -> None:
+    """Keep the cron scheduler alive across Redis outages; a stop signal ends it."""
     logs.install()
-    build_scheduler(Redis.from_url(redis_url, socket_connect_timeout=5), queue_name).start()
+    while True:
+        try:
+            build_scheduler(Redis.from_url(redis_url, socket_connect_timeout=5),
+                            queue_name).start()
+            return
+        except RedisError:
+            log.exception("cron scheduler lost Redis; restarting in %s s", CRON_RESTART_DELAY)
+            try:
+                time.sleep(CRON_RESTART_DELAY)
+            except StopRequested:  # RQ's signal handler, still installed
+                return

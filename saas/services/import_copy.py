@@ -13,15 +13,18 @@ would drown the outbox).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import phonenumbers
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from saas.models.base import new_id
 from saas.services import audit, custom_fields, customers, outbox
 from saas.services.errors import InvalidInput, ServiceError
+from saas.services.identifiers import normalise_phone
 from saas.services.import_rows import PLAN_LIMIT_MESSAGE, RowApplier
 
 TEXT = ("name", "wechat_id", "address", "industry", "company_size", "department",
@@ -31,6 +34,36 @@ JSON_LISTS = ("phones", "emails", "tags")
 STAGE_COLUMNS = ("row_number", "id", *TEXT, *CHOICE, *JSON_LISTS, "birthday",
                  "custom_fields", "missing")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+_CN = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+_CN_MOBILE = re.compile(_CN.mobile.national_number_pattern)
+_CN_GENERAL = re.compile(_CN.general_desc.national_number_pattern)
+_ELEVEN = re.compile(r"(?:\+86)?(1\d{10})")
+
+
+def fast_phone(raw: str) -> str | None:
+    """`identifiers.normalise_phone` with a shortcut for the commonest input, a mainland
+    mobile written as 11 digits (optionally after +86): the same libphonenumber metadata
+    decides it without a full parse. Anything else goes through the full parse."""
+    match = _ELEVEN.fullmatch(raw.strip())
+    if match and _CN_MOBILE.fullmatch(match[1]) and _CN_GENERAL.fullmatch(match[1]):
+        return "+86" + match[1]
+    return normalise_phone(raw)
+
+
+def _phones(value: Any, errors: dict[str, list[str]]) -> list[str]:
+    """`customers._phones` (same messages, order and limit) with `fast_phone`."""
+    result: list[str] = []
+    for raw in customers._as_list(value):
+        normal = fast_phone(raw) if isinstance(raw, str) else None
+        if normal is None:
+            errors.setdefault("phones", []).append(f"'{raw}' is not a valid phone number.")
+        elif normal not in result:
+            result.append(normal)
+    if len(result) > customers.MAX_CONTACT_POINTS:
+        errors["phones"] = [f"Give at most {customers.MAX_CONTACT_POINTS} phone numbers."]
+    return result
 
 
 class CustomerCleaner:
@@ -49,7 +82,7 @@ class CustomerCleaner:
             if name in customers.TEXT_LIMITS:
                 values[name] = customers._text(data, name, errors)
             elif name == "phones":
-                values[name] = customers._phones(raw, errors)
+                values[name] = _phones(raw, errors)
             elif name == "emails":
                 values[name] = customers._emails(raw, errors)
             elif name == "tags":
@@ -118,21 +151,27 @@ CREATE TEMP TABLE import_stage (
 ) ON COMMIT DROP
 """
 
+KEYS_DDL = """
+CREATE TEMP TABLE import_keys (
+    row_number integer NOT NULL, ord integer NOT NULL, kind text NOT NULL,
+    value text NOT NULL
+) ON COMMIT DROP
+"""
+
 _MATCH_LOOKUP = """
-WITH cand AS (
-    SELECT s.row_number, e.ord, e.value, m.n, m.cid
-    FROM import_stage s
-    CROSS JOIN LATERAL jsonb_array_elements_text(s.{column}) WITH ORDINALITY AS e(value, ord)
-    CROSS JOIN LATERAL (
-        SELECT count(DISTINCT l.customer_id) AS n, min(l.customer_id::text) AS cid
-        FROM customer_lookups l
-        JOIN customers c ON c.tenant_id = l.tenant_id AND c.id = l.customer_id
-        WHERE l.tenant_id = (SELECT CAST(:t AS uuid)) AND l.kind = :kind
-          AND l.value = e.value AND c.merged_into_id IS NULL
-    ) m
-    WHERE s.match_id IS NULL AND s.error IS NULL AND s.{column} IS NOT NULL AND m.n > 0
+WITH hits AS (
+    SELECT k.row_number, k.ord, k.value, count(DISTINCT l.customer_id) AS n,
+           min(l.customer_id::text) AS cid
+    FROM import_keys k
+    JOIN import_stage s ON s.row_number = k.row_number
+    JOIN customer_lookups l ON l.tenant_id = (SELECT CAST(:t AS uuid)) AND l.kind = k.kind
+         AND l.value = k.value
+    JOIN customers c ON c.tenant_id = l.tenant_id AND c.id = l.customer_id
+    WHERE k.kind = :kind AND s.match_id IS NULL AND s.error IS NULL
+      AND c.merged_into_id IS NULL
+    GROUP BY k.row_number, k.ord, k.value
 ), first AS (
-    SELECT DISTINCT ON (row_number) * FROM cand ORDER BY row_number, ord
+    SELECT DISTINCT ON (row_number) * FROM hits ORDER BY row_number, ord
 )
 UPDATE import_stage s
 SET match_id = CASE WHEN f.n = 1 THEN f.cid::uuid END,
@@ -185,10 +224,18 @@ FROM import_stage s
 WHERE c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = s.match_id AND s.error IS NULL
 """
 
-_LOOKUPS = """
+_NEW_LOOKUPS = """
+INSERT INTO customer_lookups (tenant_id, id, created_at, customer_id, kind, value)
+SELECT :t, gen_random_uuid(), now(), s.id, k.kind, k.value
+FROM import_keys k JOIN import_stage s ON s.row_number = k.row_number
+WHERE s.match_id IS NULL AND s.error IS NULL AND k.kind IN ('phone', 'email')
+"""
+
+_UPDATED_LOOKUPS = """
 WITH touched AS (
-    SELECT coalesce(s.match_id, s.id) AS cid FROM import_stage s
-    WHERE s.error IS NULL AND (s.phones IS NOT NULL OR s.emails IS NOT NULL)
+    SELECT s.match_id AS cid FROM import_stage s
+    WHERE s.error IS NULL AND s.match_id IS NOT NULL
+      AND (s.phones IS NOT NULL OR s.emails IS NOT NULL)
 ), gone AS (
     DELETE FROM customer_lookups l USING touched t
     WHERE l.tenant_id = (SELECT CAST(:t AS uuid)) AND l.customer_id = t.cid
@@ -215,6 +262,7 @@ class CopyCustomerRows(RowApplier):
     def apply(self, rows: Sequence[tuple[int, list[str], dict[str, str]]]) -> None:
         cells_of: dict[int, list[str]] = {}
         lines: list[str] = []
+        key_lines: list[str] = []
         for number, cells, values in rows:
             try:
                 data = self.mapper.customer_data(values)
@@ -230,29 +278,38 @@ class CopyCustomerRows(RowApplier):
             record = [number, new_id(), *(clean.get(c) for c in STAGE_COLUMNS[2:-1]),
                       ",".join(missing) or None]
             lines.append("\t".join(_copy_text(v) for v in record))
+            for kind, column in (("email", "emails"), ("phone", "phones")):
+                for ord_, value in enumerate(clean.get(column) or ()):
+                    key_lines.append(f"{number}\t{ord_}\t{kind}\t{_copy_text(value)}")
         if lines:
-            self._stage(lines)
+            self._stage(lines, key_lines)
             self._write(cells_of)
 
-    def _stage(self, lines: list[str]) -> None:
-        self.session.execute(text("DROP TABLE IF EXISTS import_stage"))
-        self.session.execute(text(STAGE_DDL))
+    def _stage(self, lines: list[str], key_lines: list[str]) -> None:
+        """COPY the clean rows, and their phones/emails one per row (for matching and
+        the new lookup rows), into temporary tables; ANALYZE gives the planner their
+        real size."""
+        for table, ddl in (("import_stage", STAGE_DDL), ("import_keys", KEYS_DDL)):
+            self.session.execute(text(f"DROP TABLE IF EXISTS {table}"))
+            self.session.execute(text(ddl))
         raw = self.session.connection().connection.driver_connection
-        with raw.cursor() as cur, cur.copy(
-                f"COPY import_stage ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-            for start in range(0, len(lines), 2000):
-                copy.write("\n".join(lines[start:start + 2000]) + "\n")
-        # A temporary table has no statistics: without them the matching joins below
-        # are planned as nested loops over every lookup row.
+        for table, columns, rows in (
+                ("import_stage", STAGE_COLUMNS, lines),
+                ("import_keys", ("row_number", "ord", "kind", "value"), key_lines)):
+            with raw.cursor() as cur, cur.copy(
+                    f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for start in range(0, len(rows), 2000):
+                    copy.write("\n".join(rows[start:start + 2000]) + "\n")
         self.session.execute(text("ANALYZE import_stage"))
+        self.session.execute(text("ANALYZE import_keys"))
 
     def _write(self, cells_of: dict[int, list[str]]) -> None:
         s, t = self.session, {"t": self.job.tenant_id}
         # Statistics are usually stale during an import (the tenant's new customers did not
         # exist at the last ANALYZE): the planner then expects one row per tenant and
         # nests loops the wrong way round. The tenant id is given as `(SELECT ...)` so it
-        # is estimated generically, matching is a LATERAL probe per staged value, and the
-        # joins below are index lookups driven by the (bounded) staging table.
+        # is estimated generically, and hash/merge joins are off for this batch: every
+        # join below is an index probe driven by the (bounded, analysed) staging tables.
         s.execute(text("SET LOCAL enable_hashjoin = off"))
         s.execute(text("SET LOCAL enable_mergejoin = off"))
         s.execute(text("""UPDATE import_stage s SET match_id = (
@@ -278,7 +335,8 @@ class CopyCustomerRows(RowApplier):
                        "room": max(self.headroom - self.tally.created, 0)})
         created = s.execute(text(_INSERT), t).rowcount
         updated = s.execute(text(_UPDATE), t).rowcount
-        s.execute(text(_LOOKUPS), t)
+        s.execute(text(_NEW_LOOKUPS), t)
+        s.execute(text(_UPDATED_LOOKUPS), t)
         s.execute(text("RESET enable_hashjoin"))
         s.execute(text("RESET enable_mergejoin"))
         for number, key, message in s.execute(text(

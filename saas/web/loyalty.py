@@ -26,6 +26,7 @@ from saas.web import nav
 from saas.web.access import can, flash_error, form_errors, request_actor, require
 from saas.web.forms import choices
 from saas.web.messages import translate_message
+from saas.web.rule_form import count as clamp_count
 
 bp = Blueprint("loyalty", __name__, url_prefix="/t/<slug>/loyalty")
 nav.add("loyalty.index", _l("Loyalty"), permission="customers.read", order=34)
@@ -147,7 +148,7 @@ def _program_data(form) -> dict[str, Any]:
     data["bonus"] = {key.partition(".")[2]: value.strip() for key, value in form.items()
                      if key.startswith("bonus.") and value.strip()}
     rows = []
-    for i in range(int(form.get("contribution_rows") or 0)):
+    for i in range(clamp_count(form.get("contribution_rows"), 50)):
         measure = form.get(f"contribution_rules.{i}.measure") or ""
         if measure:
             rows.append({"measure": measure,

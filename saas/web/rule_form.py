@@ -46,6 +46,16 @@ OP_LABELS = {
 SUBJECT_KEYS = ("measure", "field", "custom_field")
 NO_VALUE_OPS = ("is_set", "not_set")
 SPARE_ROWS = 2
+MAX_GROUPS = 20
+
+
+def count(raw: str | None, limit: int) -> int:
+    """A row or group count from a hidden input: tampered values cannot crash or
+    make the server loop; they are clamped to 0..limit."""
+    try:
+        return max(0, min(int(raw or 0), limit))
+    except ValueError:
+        return 0
 
 
 @dataclass
@@ -104,9 +114,9 @@ class RuleForm:
     @classmethod
     def from_request(cls, prefix: str, data: MultiDict) -> RuleForm:
         form = cls(prefix, match=_match(data.get(f"{prefix}-match")))
-        for g in range(int(data.get(f"{prefix}-groups") or 0) or 1):
+        for g in range(count(data.get(f"{prefix}-groups"), MAX_GROUPS) or 1):
             group = Group(_match(data.get(f"{prefix}-g{g}-match")))
-            for c in range(int(data.get(f"{prefix}-g{g}-rows") or 0) or 1):
+            for c in range(count(data.get(f"{prefix}-g{g}-rows"), rules.MAX_CONDITIONS) or 1):
                 base = f"{prefix}-g{g}-c{c}"
                 group.rows.append(Row((data.get(f"{base}-what") or "").strip(),
                                       (data.get(f"{base}-op") or "").strip(),

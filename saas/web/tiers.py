@@ -32,10 +32,10 @@ from saas.web.access import flash_error, form_errors, request_actor, require
 from saas.web.forms import choices
 from saas.web.messages import translate_message
 from saas.web.rule_form import RuleForm, choice_hints, op_choices, subject_choices
+from saas.web.rule_form import count as clamp_count
 
 bp = Blueprint("tiers", __name__, url_prefix="/t/<slug>/tiers")
 nav.add("tiers.index", _l("Tiers"), permission="customers.read", order=30)
-nav.add("tiers.dashboard", _l("Tier dashboard"), permission="customers.read", order=31)
 
 SPARE_TIERS = 1
 SEGMENT_LABELS = {
@@ -106,7 +106,7 @@ def _rows_from_request() -> tuple[list[TierRow], list[dict], list[int]]:
     each submitted tier came from (blank rows and removed tiers are left out)."""
     form = request.form
     rows, data, origin = [], [], []
-    count = min(int(form.get("tiers") or 0), tier_service.MAX_TIERS + SPARE_TIERS)
+    count = clamp_count(form.get("tiers"), tier_service.MAX_TIERS + SPARE_TIERS)
     ctx = rules.context_for(db.session)
     order = []
     for i in range(count):

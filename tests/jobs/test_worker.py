@@ -193,7 +193,12 @@ def _wait_for(predicate, timeout: float = 30.0) -> bool:
 
 def _stop(proc: subprocess.Popen) -> str:
     proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     return out
 
 

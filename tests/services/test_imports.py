@@ -8,6 +8,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from saas.extensions import db
@@ -255,3 +257,15 @@ def test_another_tenants_import_is_not_found(world, make_tenant, app):
     with pytest.raises(NotFound):
         imports.preview(db.session, other.owner_actor(), job_id)
     assert db.session.scalar(select(func.count()).select_from(ImportJob)) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.from_regex(r"\A(\+86)?1[0-9]{10}\Z"),
+    st.from_regex(r"\A[+0-9 ()-]{0,16}\Z"),
+    st.text(max_size=20)))
+def test_the_import_phone_shortcut_agrees_with_the_customer_service(raw):
+    from saas.services.identifiers import normalise_phone
+    from saas.services.import_copy import fast_phone
+
+    assert fast_phone(raw) == normalise_phone(raw)

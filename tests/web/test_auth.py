@@ -192,3 +192,14 @@ def test_invitation_link_only_works_at_its_own_tenant(app, client, make_tenant):
     a, b = make_tenant(), make_tenant()
     path = _invite(app, a)
     assert client.get(path.replace(f"/t/{a.slug}/", f"/t/{b.slug}/")).status_code == 404
+
+
+def test_a_stolen_session_cookie_fails_from_another_browser(client, make_tenant):
+    tenant = make_tenant()
+    client.post(f"/t/{tenant.slug}/login",
+                data={"email": tenant.owner_email, "password": PASSWORD},
+                headers={"User-Agent": "Browser A"})
+    assert client.get(f"/t/{tenant.slug}/", headers={"User-Agent": "Browser A"}) \
+        .status_code == 200
+    assert client.get(f"/t/{tenant.slug}/", headers={"User-Agent": "Browser B"}) \
+        .status_code == 302

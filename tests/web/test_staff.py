@@ -216,3 +216,11 @@ def test_deactivation_without_a_clear_choice_changes_nothing(app, client, make_t
     response = client.post(f"/t/{tenant.slug}/staff/{staff_id}/active", data={"active": "x"})
     assert response.status_code == 422
     assert _member(app, tenant, staff_id).active is True
+
+
+def test_staff_list_shows_only_this_tenants_people(app, client, make_tenant):
+    a, b = make_tenant(), make_tenant()
+    add_staff(app, b, "agent", "someone-at-b@example.com")
+    login(client, a)
+    html = client.get(f"/t/{a.slug}/staff/").get_data(as_text=True)
+    assert "someone-at-b@example.com" not in html and b.owner_email not in html

@@ -223,3 +223,12 @@ def test_other_tenants_customer_is_404(app, client, tenant, make_tenant):
     r = client.post(f"/t/{tenant.slug}/tiers/customers/{foreign}/override",
                     data={"tier_id": str(a_id)})
     assert r.status_code == 404
+
+
+def test_tampered_row_counts_are_a_clear_error_not_a_crash(app, client, tenant):
+    login(client, tenant)
+    data = _form([{"name": "A", "conds": [("measure:order_count", ">", "1")]}])
+    data.update({"tiers": "lots", "t0-groups": "-3", "t0-g0-rows": "9" * 30})
+    r = client.post(f"/t/{tenant.slug}/tiers/edit", data=data)
+    assert r.status_code == 422
+    assert "Define at least one tier." in r.get_data(as_text=True)

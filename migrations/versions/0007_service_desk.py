@@ -1,0 +1,114 @@
+"""service desk: tickets, their conversation and attachments
+
+Revision ID: 0007_service_desk
+Revises: 0002_customers
+"""
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+from saas.db_admin import enable_tenant_rls, grant_app_role
+
+revision = '0007_service_desk'
+down_revision = '0002_customers'
+branch_labels = ('service_desk',)
+depends_on = None
+
+TABLES = ('tickets', 'ticket_messages', 'ticket_attachments')
+
+
+def upgrade():
+    op.create_table('tickets',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('customer_id', sa.Uuid(), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('type', sa.String(length=20), nullable=False),
+    sa.Column('priority', sa.String(length=10), nullable=False),
+    sa.Column('cause', sa.String(length=60), nullable=True),
+    sa.Column('owner_id', sa.Uuid(), nullable=True),
+    sa.Column('watchers', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('first_response_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_responded_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('paused_since', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('response_escalated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_escalated_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('reopen_count', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'customer_id'], ['customers.tenant_id', 'customers.id'], name=op.f('fk_tickets_tenant_id_customer_id_customers')),
+    sa.ForeignKeyConstraint(['tenant_id', 'owner_id'], ['staff.tenant_id', 'staff.id'], name=op.f('fk_tickets_tenant_id_owner_id_staff')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tickets_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_tickets'))
+    )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_tenant_customer_opened', ['tenant_id', 'customer_id', 'opened_at'], unique=False)
+        batch_op.create_index('ix_tickets_tenant_opened', ['tenant_id', 'opened_at', 'id'], unique=False)
+        batch_op.create_index('ix_tickets_tenant_owner_status', ['tenant_id', 'owner_id', 'status'], unique=False)
+        batch_op.create_index('ix_tickets_tenant_status_due', ['tenant_id', 'status', 'resolution_due_at'], unique=False)
+
+    op.create_table('ticket_attachments',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ticket_id', sa.Uuid(), nullable=False),
+    sa.Column('filename', sa.String(length=200), nullable=False),
+    sa.Column('content_type', sa.String(length=100), nullable=False),
+    sa.Column('size', sa.BigInteger(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('uploaded_by_id', sa.Uuid(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'ticket_id'], ['tickets.tenant_id', 'tickets.id'], name=op.f('fk_ticket_attachments_tenant_id_ticket_id_tickets')),
+    sa.ForeignKeyConstraint(['tenant_id', 'uploaded_by_id'], ['staff.tenant_id', 'staff.id'], name=op.f('fk_ticket_attachments_tenant_id_uploaded_by_id_staff')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_ticket_attachments_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_ticket_attachments'))
+    )
+    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_attachments_tenant_ticket', ['tenant_id', 'ticket_id'], unique=False)
+
+    op.create_table('ticket_messages',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ticket_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=10), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('author_id', sa.Uuid(), nullable=True),
+    sa.Column('author_label', sa.String(length=254), nullable=True),
+    sa.Column('channel', sa.String(length=20), nullable=True),
+    sa.Column('delivery_status', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'author_id'], ['staff.tenant_id', 'staff.id'], name=op.f('fk_ticket_messages_tenant_id_author_id_staff')),
+    sa.ForeignKeyConstraint(['tenant_id', 'ticket_id'], ['tickets.tenant_id', 'tickets.id'], name=op.f('fk_ticket_messages_tenant_id_ticket_id_tickets')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_ticket_messages_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_ticket_messages'))
+    )
+    with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
+        batch_op.create_index('ix_ticket_messages_tenant_ticket', ['tenant_id', 'ticket_id', 'created_at'], unique=False)
+
+    for table in TABLES:
+        enable_tenant_rls(op, table)
+    grant_app_role(op)
+
+
+def downgrade():
+    with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_messages_tenant_ticket')
+
+    op.drop_table('ticket_messages')
+    with op.batch_alter_table('ticket_attachments', schema=None) as batch_op:
+        batch_op.drop_index('ix_ticket_attachments_tenant_ticket')
+
+    op.drop_table('ticket_attachments')
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_tenant_status_due')
+        batch_op.drop_index('ix_tickets_tenant_owner_status')
+        batch_op.drop_index('ix_tickets_tenant_opened')
+        batch_op.drop_index('ix_tickets_tenant_customer_opened')
+
+    op.drop_table('tickets')
