@@ -60,9 +60,16 @@ SETTINGS: tuple[Setting, ...] = (
             "(`free`, `pro` or `enterprise`)."),
     Setting("BILLING_GRACE_DAYS", 7, "Days after a failed payment before the tenant becomes "
             "read-only."),
+    Setting("CAMPAIGN_BATCH_SIZE", 500, "Recipients per campaign batch job (the unit "
+            "workers share)."),
+    Setting("CAMPAIGN_CHUNK_SIZE", 50, "Recipients a campaign batch claims and commits at "
+            "a time."),
+    Setting("CAMPAIGN_CLAIM_LEASE", 300, "Seconds a claimed campaign recipient stays with "
+            "its worker before the sweep hands it to another."),
 )
 
-_INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS", "PLUGIN_MAX_ATTEMPTS", "BILLING_GRACE_DAYS"}
+_INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS", "PLUGIN_MAX_ATTEMPTS", "BILLING_GRACE_DAYS",
+         "CAMPAIGN_BATCH_SIZE", "CAMPAIGN_CHUNK_SIZE", "CAMPAIGN_CLAIM_LEASE"}
 _BOOLS = {"SAAS_TRACE_PLUGINS"}
 
 

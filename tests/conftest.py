@@ -125,6 +125,18 @@ def _wipe(app, tables: list[str]) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch):
+    """Real argon2 at test-sized cost: tests sign up and log in constantly and do not test
+    hash strength (a hash carries its parameters, so verification still works)."""
+    from argon2 import PasswordHasher
+
+    from saas.services import passwords
+
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture(autouse=True)
 def _clean_db(request, app, _tables):
     yield
     _wipe(app, _tables)

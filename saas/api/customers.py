@@ -8,11 +8,12 @@ import marshmallow as ma
 from flask_smorest import Blueprint
 
 from saas import timeline as timeline_registry
+from saas.api import privacy as privacy_api
 from saas.api.common import Schema, api_actor, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
 from saas.models.customers import Customer
-from saas.services import customer_list, customer_upsert
+from saas.services import customer_list, customer_upsert, row_scope
 from saas.services import customers as customer_service
 from saas.services import orders as order_service
 
@@ -47,6 +48,11 @@ class CustomerSchema(Schema):
     merged_into_id = ma.fields.UUID(allow_none=True)
     created_at = ma.fields.DateTime()
     updated_at = ma.fields.DateTime()
+
+    @ma.post_dump
+    def _hide_fields(self, data, **kwargs):
+        """Fields the caller's role may not see are left out (privacy, issue 11)."""
+        return privacy_api.redact_customer(data)
 
 
 def _text(**kw) -> ma.fields.String:
@@ -113,6 +119,11 @@ class CustomerKeyFiguresSchema(Schema):
     last_order_at = ma.fields.DateTime(allow_none=True)
     average_interval_days = ma.fields.Float(allow_none=True)
 
+    @ma.post_dump
+    def _hide_fields(self, data, **kwargs):
+        """Order amounts are left out for roles that may not see them (issue 11)."""
+        return privacy_api.redact_customer(data)
+
 
 class TimelineItemSchema(Schema):
     at = ma.fields.DateTime()
@@ -160,8 +171,10 @@ def list_customers(args):
     raw = {k: v for k, v in args.items() if k not in ("limit", "cursor", "sort")}
     if "tags" in raw:
         raw["tags"] = [t for item in raw["tags"] for t in item.split(",")]
+    privacy_api.check_filters(raw)
     query = customer_list.parse_filters(db.session, raw)
-    return paginate(db.session, customer_list.filtered(db.session, query), args,
+    stmt = row_scope.apply(db.session, api_actor(), customer_list.filtered(db.session, query))
+    return paginate(db.session, stmt, args,
                     columns=SORT_COLUMNS, tiebreak=Customer.id)
 
 
@@ -194,7 +207,7 @@ def bulk_upsert(data):
 @require("customers.read")
 @blp.response(200, CustomerSchema)
 def get_customer(customer_id: uuid.UUID):
-    return customer_service.get_customer(db.session, customer_id)
+    return row_scope.get_customer(db.session, api_actor(), customer_id)
 
 
 @blp.route("/<uuid:customer_id>", methods=["PATCH"])
@@ -202,6 +215,7 @@ def get_customer(customer_id: uuid.UUID):
 @blp.arguments(CustomerUpdateSchema)
 @blp.response(200, CustomerSchema)
 def update_customer(data, customer_id: uuid.UUID):
+    row_scope.check(db.session, api_actor(), customer_id)
     customer = customer_service.update_customer(db.session, api_actor(), customer_id, data)
     db.session.commit()
     return customer
@@ -211,6 +225,7 @@ def update_customer(data, customer_id: uuid.UUID):
 @require("customers.delete")
 @blp.response(204)
 def delete_customer(customer_id: uuid.UUID):
+    row_scope.check(db.session, api_actor(), customer_id)
     customer_service.delete_customer(db.session, api_actor(), customer_id)
     db.session.commit()
 
@@ -219,6 +234,7 @@ def delete_customer(customer_id: uuid.UUID):
 @require("customers.read")
 @blp.response(200, CustomerKeyFiguresSchema)
 def key_figures(customer_id: uuid.UUID):
+    row_scope.check(db.session, api_actor(), customer_id)
     return order_service.key_figures(db.session, customer_id)
 
 
@@ -227,5 +243,5 @@ def key_figures(customer_id: uuid.UUID):
 @blp.arguments(TimelineArgs, location="query")
 @blp.response(200, TimelineItemSchema(many=True))
 def customer_timeline(args, customer_id: uuid.UUID):
-    customer = customer_service.get_customer(db.session, customer_id)
+    customer = row_scope.get_customer(db.session, api_actor(), customer_id)
     return timeline_registry.timeline(db.session, customer.id, args["before"], args["limit"])

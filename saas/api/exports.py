@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import Response, request, stream_with_context
 from flask_smorest import Blueprint
 
+from saas.api import privacy as privacy_api
 from saas.api.common import require
 from saas.extensions import db
-from saas.services import exports
+from saas.services import exports, read_audit
 from saas.services.errors import InvalidInput
 
 blp = Blueprint("api_exports", __name__, url_prefix="/exports",
@@ -23,7 +24,10 @@ def export_response(args, filename: str) -> Response:
     fmt = args.get("format", "csv")
     if fmt not in exports.FORMATS:
         raise InvalidInput.field("format", "Choose csv or xlsx.")
-    header, body = exports.rows(db.session, filters)
+    actor = privacy_api.request_actor()
+    header, body = exports.rows(db.session, filters, actor=actor)
+    read_audit.record_list_export(db.session, actor, filters, fmt)
+    db.session.commit()
     if fmt == "xlsx":
         stream, mimetype = exports.xlsx_stream(header, body), exports.XLSX_TYPE
     else:

@@ -29,6 +29,7 @@ from saas.models.customers import (
 from saas.models.interactions import Interaction
 from saas.models.orders import Order
 from saas.services import audit, custom_fields, limits, outbox
+from saas.services import consent as consent_history
 from saas.services.context import Actor
 from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.services.identifiers import normalise_email, normalise_phone
@@ -252,6 +253,10 @@ def clean(session: Session, actor: Actor, data: Mapping[str, Any],
     Raises InvalidInput naming every bad field; unknown fields are errors too, so a typo
     in an API call is reported rather than silently dropped.
     """
+    from saas.services import field_access  # privacy (issue 11): read-only fields → 403
+
+    field_access.check_writable(session, actor, data, None if existing is None else {
+        name: getattr(existing, name) for name in FIELDS})
     errors: dict[str, list[str]] = {}
     for name in data:
         if name not in FIELDS:
@@ -279,8 +284,13 @@ def clean(session: Session, actor: Actor, data: Mapping[str, Any],
             values[name] = _choice(data, name, LIFECYCLE_STAGES, errors) or (
                 existing.lifecycle_stage if existing else "lead")
         elif name == "category":
-            values[name] = _choice(data, name, categories(tenant), errors)
+            kept = [existing.category] if existing and existing.category else []
+            values[name] = _choice(data, name, categories(tenant) + kept, errors)
         elif name == "owner_id":
+            if existing is not None and existing.owner_id is not None and \
+                    str(data.get("owner_id")) == str(existing.owner_id):
+                values["owner_id"] = existing.owner_id
+                continue
             owner = _owner(session, data.get("owner_id"), errors)
             values["owner_id"] = owner.id if owner else None
             if owner and not data.get("department") and not (existing and existing.department):
@@ -332,6 +342,7 @@ def create_customer(session: Session, actor: Actor, data: Mapping[str, Any]) -> 
     session.add(customer)
     session.flush()
     _sync_lookups(session, customer)
+    consent_history.record_changes(session, actor, customer, None, customer.consent)
     audit.record(session, actor, "customer.created", "customer", customer.id,
                  {k: _plain(v) for k, v in values.items() if v not in (None, [], {})})
     outbox.emit(session, "customer.created", "customer", customer.id,
@@ -345,6 +356,7 @@ def update_customer(session: Session, actor: Actor, customer_id: Any,
     """Change the fields present in `data`; custom fields merge into the stored ones."""
     customer = get_customer(session, customer_id)
     values = clean(session, actor, data, existing=customer)
+    consent_before = dict(customer.consent or {})
     changes = {}
     for name, value in values.items():
         old = getattr(customer, name)
@@ -358,6 +370,9 @@ def update_customer(session: Session, actor: Actor, customer_id: Any,
     customer.updated_at = utcnow()
     if "phones" in changes or "emails" in changes:
         _sync_lookups(session, customer)
+    if "consent" in changes:
+        consent_history.record_changes(session, actor, customer, consent_before,
+                                       customer.consent)
     audit.record(session, actor, "customer.updated", "customer", customer.id, changes)
     outbox.emit(session, "customer.updated", "customer", customer.id,
                 {"changed": sorted(changes)})

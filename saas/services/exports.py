@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from saas.models.customers import Customer
-from saas.services import custom_fields, customer_list
+from saas.services import custom_fields, customer_list, field_access, row_scope
+from saas.services.context import Actor
 from saas.tenancy import bind_tenant, current_tenant_id
 
 FORMATS = ("csv", "xlsx")
@@ -45,19 +46,28 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def rows(session: Session, filters: Mapping[str, Any]) -> tuple[list[str], Iterator[list[str]]]:
+def rows(session: Session, filters: Mapping[str, Any], actor: Actor | None = None
+         ) -> tuple[list[str], Iterator[list[str]]]:
     """Header and rows of the customers matching `filters` (the customer list's filter
     syntax; invalid filters raise InvalidInput before anything is written).
 
     The rows are read when iterated, possibly after the request's session was removed
-    (a streamed response), so the generator binds the tenant again first."""
+    (a streamed response), so the generator binds the tenant again first.
+    With an `actor`, hidden fields are left out and the rows limited to its row scope."""
+    access = field_access.access_for(session, actor.role if actor else None)
+    field_access.check_filters(access, filters)
     query = customer_list.parse_filters(session, filters)
     keys = [d.key for d in custom_fields.list_definitions(session)]
-    header = [*COLUMNS, *(f"cf.{k}" for k in keys)]
+    header = field_access.export_columns(access, [*COLUMNS, *(f"cf.{k}" for k in keys)])
+    columns = [c for c in COLUMNS if c in header]
+    keys = [k for k in keys if f"cf.{k}" in header]
     column = customer_list.SORTS[query.sort.lstrip("-")]
     order = (column.desc(), Customer.id.desc()) if query.sort.startswith("-") \
         else (column.asc(), Customer.id.asc())
-    stmt = customer_list.filtered(session, query).order_by(*order) \
+    stmt = customer_list.filtered(session, query)
+    if actor is not None:
+        stmt = row_scope.apply(session, actor, stmt)
+    stmt = stmt.order_by(*order) \
         .execution_options(yield_per=1000)
 
     tenant_id = current_tenant_id(session)
@@ -65,7 +75,7 @@ def rows(session: Session, filters: Mapping[str, Any]) -> tuple[list[str], Itera
     def generate() -> Iterator[list[str]]:
         bind_tenant(session, tenant_id)
         for customer in session.scalars(stmt):
-            cells = [_text(getattr(customer, c)) for c in COLUMNS]
+            cells = [_text(getattr(customer, c)) for c in columns]
             cf = customer.custom_fields or {}
             cells += [_text(cf.get(k)) for k in keys]
             yield [neutralise(c) for c in cells]

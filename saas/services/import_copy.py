@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import phonenumbers
@@ -154,7 +155,7 @@ CREATE TEMP TABLE import_stage (
 KEYS_DDL = """
 CREATE TEMP TABLE import_keys (
     row_number integer NOT NULL, ord integer NOT NULL, kind text NOT NULL,
-    value text NOT NULL
+    value text NOT NULL, id uuid NOT NULL
 ) ON COMMIT DROP
 """
 
@@ -226,7 +227,7 @@ WHERE c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = s.match_id AND s.error 
 
 _NEW_LOOKUPS = """
 INSERT INTO customer_lookups (tenant_id, id, created_at, customer_id, kind, value)
-SELECT :t, gen_random_uuid(), now(), s.id, k.kind, k.value
+SELECT :t, k.id, now(), s.id, k.kind, k.value
 FROM import_keys k JOIN import_stage s ON s.row_number = k.row_number
 WHERE s.match_id IS NULL AND s.error IS NULL AND k.kind IN ('phone', 'email')
 """
@@ -252,6 +253,14 @@ CROSS JOIN LATERAL (
 """
 
 
+@dataclass
+class Prepared:
+    lines: list[str]
+    key_lines: list[str]
+    cells_of: dict[int, list[str]]
+    failures: list[tuple[int, list[str], ServiceError]]
+
+
 class CopyCustomerRows(RowApplier):
     """Customer rows on PostgreSQL: the same outcomes as `CustomerRows`, set-based."""
 
@@ -260,6 +269,12 @@ class CopyCustomerRows(RowApplier):
         self.cleaner = CustomerCleaner(self.session)
 
     def apply(self, rows: Sequence[tuple[int, list[str], dict[str, str]]]) -> None:
+        self.apply_prepared(self.prepare(rows))
+
+    def prepare(self, rows: Sequence[tuple[int, list[str], dict[str, str]]]) -> Prepared:
+        """The CPU half: validate and format rows for COPY. Touches neither the session
+        nor the tally, so it can run in a thread while the previous batch is written."""
+        failures: list[tuple[int, list[str], ServiceError]] = []
         cells_of: dict[int, list[str]] = {}
         lines: list[str] = []
         key_lines: list[str] = []
@@ -270,7 +285,7 @@ class CopyCustomerRows(RowApplier):
                 keys = clean_keys(clean)
                 self.check_keys(number, keys)
             except ServiceError as exc:
-                self.fail(number, cells, exc)
+                failures.append((number, cells, exc))
                 continue
             self.remember_keys(number, keys)
             cells_of[number] = cells
@@ -280,10 +295,17 @@ class CopyCustomerRows(RowApplier):
             lines.append("\t".join(_copy_text(v) for v in record))
             for kind, column in (("email", "emails"), ("phone", "phones")):
                 for ord_, value in enumerate(clean.get(column) or ()):
-                    key_lines.append(f"{number}\t{ord_}\t{kind}\t{_copy_text(value)}")
-        if lines:
-            self._stage(lines, key_lines)
-            self._write(cells_of)
+                    key_lines.append(f"{number}\t{ord_}\t{kind}\t{_copy_text(value)}\t"
+                                     f"{new_id()}")
+        return Prepared(lines, key_lines, cells_of, failures)
+
+    def apply_prepared(self, prepared: Prepared) -> None:
+        """The database half: report the rows that failed validation, stage, write."""
+        for number, cells, exc in prepared.failures:
+            self.fail(number, cells, exc)
+        if prepared.lines:
+            self._stage(prepared.lines, prepared.key_lines)
+            self._write(prepared.cells_of)
 
     def _stage(self, lines: list[str], key_lines: list[str]) -> None:
         """COPY the clean rows, and their phones/emails one per row (for matching and
@@ -295,7 +317,7 @@ class CopyCustomerRows(RowApplier):
         raw = self.session.connection().connection.driver_connection
         for table, columns, rows in (
                 ("import_stage", STAGE_COLUMNS, lines),
-                ("import_keys", ("row_number", "ord", "kind", "value"), key_lines)):
+                ("import_keys", ("row_number", "ord", "kind", "value", "id"), key_lines)):
             with raw.cursor() as cur, cur.copy(
                     f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for start in range(0, len(rows), 2000):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import Select, func, select, tuple_
@@ -24,7 +26,7 @@ from saas.services.customers import bound_tenant, parse_id
 from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.services.import_fields import RowMapper, check_mapping, suggest
 from saas.services.import_parsing import open_table, sniff
-from saas.services.import_rows import APPLIERS, Issue, RowApplier
+from saas.services.import_rows import APPLIERS, Issue, RowApplier, Tally
 from saas.tenancy import bind_tenant
 
 BATCH = 200
@@ -109,9 +111,9 @@ def _applier(session: Session, actor: Actor, job: ImportJob, headroom: int | Non
     return APPLIERS[job.entity](session, actor, job, mapper, headroom)
 
 
-def _rows(job: ImportJob, applier: RowApplier, limit: int | None = None
+def _rows(job: ImportJob, mapper: RowMapper, sink: Tally, limit: int | None = None
           ) -> Iterator[tuple[int, list[str], dict[str, str]]]:
-    """Mapped rows; rows too wide and exact repeats are reported here, not applied."""
+    """Mapped rows; rows too wide and exact repeats are reported in `sink`, not applied."""
     table = open_table(io.BytesIO(job.content), job.file_format, job.encoding)
     width = len(job.columns)
     seen: dict[int, int] = {}
@@ -119,19 +121,18 @@ def _rows(job: ImportJob, applier: RowApplier, limit: int | None = None
         if limit is not None and count >= limit:
             return
         if len(cells) > width:
-            applier.tally.failed += 1
-            applier.tally.issues.append(Issue(number, None, cells[width],
-                                              f"This row has more cells than the header "
-                                              f"has columns ({width})."))
+            sink.failed += 1
+            sink.issues.append(Issue(number, None, cells[width], f"This row has more cells "
+                                     f"than the header has columns ({width})."))
             continue
         fingerprint = hash(tuple(cells))
         if fingerprint in seen:
-            applier.tally.skipped += 1
-            applier.tally.issues.append(Issue(number, None, "",
-                                              f"Same as row {seen[fingerprint]}; skipped."))
+            sink.skipped += 1
+            sink.issues.append(Issue(number, None, "",
+                                     f"Same as row {seen[fingerprint]}; skipped."))
             continue
         seen[fingerprint] = number
-        yield number, cells, applier.mapper.values(cells)
+        yield number, cells, mapper.values(cells)
 
 
 def _check_ready(job: ImportJob) -> None:
@@ -150,7 +151,7 @@ def preview(session: Session, actor: Actor, job_id: Any, limit: int = 20) -> dic
     savepoint = session.begin_nested()
     try:
         applier = _applier(session, actor, job, _headroom(session, job))
-        rows = list(_rows(job, applier, limit))
+        rows = list(_rows(job, applier.mapper, applier.tally, limit))
         outcomes = []
         for number, cells, values in rows:
             before = _counts(applier)
@@ -218,15 +219,19 @@ def process(session: Session, actor: Actor, job_id: Any) -> Iterator[ImportJob]:
         ImportRowError.tenant_id == job.tenant_id, ImportRowError.job_id == job.id))
     yield job
     applier = _applier(session, actor, job, _headroom(session, job))
-    size = COPY_BATCH if type(applier).__name__.startswith("Copy") else BATCH
-    batch: list = []
-    for row in _rows(job, applier):
-        batch.append(row)
-        if len(batch) >= size:
-            _flush(session, job, applier, batch)
-            batch = []
-            yield job
-    _flush(session, job, applier, batch)
+    if hasattr(applier, "prepare"):
+        yield from _pipelined(session, job, applier)
+    else:
+        batch: list = []
+        for row in _rows(job, applier.mapper, applier.tally):
+            batch.append(row)
+            if len(batch) >= BATCH:
+                applier.apply(batch)
+                _flush(session, job, applier, len(batch))
+                batch = []
+                yield job
+        applier.apply(batch)
+        _flush(session, job, applier, len(batch))
     job.status, job.finished_at = "done", utcnow()
     job.processed_rows = job.total_rows
     job.content = None
@@ -239,11 +244,39 @@ def process(session: Session, actor: Actor, job_id: Any) -> Iterator[ImportJob]:
     yield job
 
 
-def _flush(session: Session, job: ImportJob, applier: RowApplier, batch: list) -> None:
-    if batch:
-        applier.apply(batch)
+def _pipelined(session: Session, job: ImportJob, applier: Any) -> Iterator[ImportJob]:
+    """Batches for an applier that splits work into `prepare` (Python: parse, validate)
+    and `apply_prepared` (database): the next batch is prepared in a thread while this
+    one is written, so the CPU work overlaps the database's."""
+    sink = Tally()
+    rows = _rows(job, applier.mapper, sink)
+
+    def pull() -> tuple[int, Any, Tally]:
+        batch = list(itertools.islice(rows, COPY_BATCH))
+        extra = Tally(skipped=sink.skipped, failed=sink.failed, issues=sink.issues)
+        sink.skipped, sink.failed, sink.issues = 0, 0, []
+        return len(batch), applier.prepare(batch), extra
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(pull)
+        while True:
+            count, prepared, extra = pending.result()
+            last = count < COPY_BATCH
+            if not last:
+                pending = pool.submit(pull)
+            applier.tally.skipped += extra.skipped
+            applier.tally.failed += extra.failed
+            applier.tally.issues += extra.issues
+            applier.apply_prepared(prepared)
+            _flush(session, job, applier, count + extra.skipped + extra.failed)
+            if last:
+                return
+            yield job
+
+
+def _flush(session: Session, job: ImportJob, applier: RowApplier, count: int) -> None:
     tally = applier.tally
-    job.processed_rows = min(job.processed_rows + len(batch), job.total_rows)
+    job.processed_rows = min(job.processed_rows + count, job.total_rows)
     job.created_count, job.updated_count = tally.created, tally.updated
     job.skipped_count, job.error_count = tally.skipped, tally.failed
     issues, tally.issues = tally.issues, []

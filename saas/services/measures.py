@@ -31,14 +31,12 @@ from sqlalchemy import (
     and_,
     case,
     delete,
-    exists,
     func,
     insert,
     literal,
     or_,
     select,
     true,
-    update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -265,11 +263,11 @@ def _expire_loaded(session: Session) -> None:
 def refresh_all(session: Session, now: datetime | None = None) -> int:
     """Recompute every customer's measures in the bound tenant; returns the row count.
 
-    Not an upsert: PostgreSQL's ON CONFLICT DO UPDATE locks (and so rewrites) every
-    conflicting row even when its WHERE rejects the update, which cost as much as the
-    delete-and-reinsert it replaced. Computing into a temporary table, then one UPDATE
-    ... FROM of the rows that differ and one INSERT of the new ones, leaves unchanged
-    rows untouched.
+    Not a plain upsert of every row: PostgreSQL's ON CONFLICT DO UPDATE locks (and so
+    rewrites) each conflicting row even when its WHERE rejects the update, which cost as
+    much as the delete-and-reinsert it replaced. The measures are computed into a
+    temporary table, compared with the stored rows in one join, and only new or changed
+    rows are upserted; unchanged rows are not touched.
     """
     tenant = _tenant(session)
     now = now or utcnow()
@@ -281,18 +279,22 @@ def refresh_all(session: Session, now: datetime | None = None) -> int:
     session.execute(insert(_FRESH).from_select(
         list(COLUMNS), measures_select(tenant.id, tenant.currency, now, dialect)))
     table, fresh = CustomerMeasure.__table__, _FRESH.c
-    session.execute(
-        update(CustomerMeasure)
-        .where(CustomerMeasure.id == fresh.id, or_(*[
-            table.c[name].is_distinct_from(fresh[name]) for name in VALUE_COLUMNS]))
-        .values({name: fresh[name] for name in (*VALUE_COLUMNS, "computed_at")})
+    # One pass: new customers and changed rows only, so just those rows are locked.
+    old = table.alias("old")
+    differs = select(*[fresh[name] for name in COLUMNS]).select_from(_FRESH.outerjoin(
+        old, and_(old.c.tenant_id == fresh.tenant_id, old.c.id == fresh.id))).where(or_(
+            old.c.id.is_(None),
+            *[old.c[name].is_distinct_from(fresh[name]) for name in VALUE_COLUMNS]))
+    maker = pg_insert if dialect == "postgresql" else sqlite_insert
+    ins = maker(CustomerMeasure).from_select(list(COLUMNS), differs)
+    session.execute(ins.on_conflict_do_update(
+        index_elements=[table.c.tenant_id, table.c.id],
+        set_={name: ins.excluded[name] for name in (*VALUE_COLUMNS, "computed_at")})
         .execution_options(synchronize_session=False))
-    session.execute(insert(CustomerMeasure).from_select(
-        list(COLUMNS), select(*[fresh[name] for name in COLUMNS]).where(
-            ~exists().where(table.c.tenant_id == fresh.tenant_id, table.c.id == fresh.id))))
     # Customers merged away since the last run (deleted customers cascade).
-    session.execute(delete(CustomerMeasure).where(~CustomerMeasure.id.in_(select(fresh.id)))
-                    .execution_options(synchronize_session=False))
+    session.execute(delete(CustomerMeasure).where(CustomerMeasure.id.in_(
+        select(Customer.id).where(Customer.merged_into_id.is_not(None))))
+        .execution_options(synchronize_session=False))
     count = session.scalar(select(func.count()).select_from(_FRESH)) or 0
     _FRESH.drop(conn)
     _expire_loaded(session)

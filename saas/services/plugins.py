@@ -370,8 +370,9 @@ def _customer_consent(session: Session, customer_id: str, channel: str) -> str |
     customer = session.scalars(select(Customer).where(Customer.id == cid)).first()
     if customer is None:
         raise NotFound("No such customer.")
-    entry = (customer.consent or {}).get(channel)
-    return entry.get("status") if isinstance(entry, dict) else entry
+    from saas.services import consent  # issue 11: the state derived from the history
+
+    return consent.current_status(session, customer, channel)
 
 
 def send_via_channel(session: Session, tenant: Tenant | uuid.UUID, channel_name: str,

@@ -93,9 +93,10 @@ class ContactForm(FlaskForm):
     email = StringField(_l("Email"))
 
 
-def _staff_choices() -> list:
-    members = db.session.scalars(select(Staff).where(Staff.active.is_(True))
-                                 .order_by(Staff.name, Staff.id))
+def _staff_choices(keep=None) -> list:
+    """Active staff, plus `keep` (a customer's current owner, even if deactivated)."""
+    members = db.session.scalars(select(Staff).where(
+        Staff.active.is_(True) | (Staff.id == keep)).order_by(Staff.name, Staff.id))
     return choices([("", _("— nobody —"))] + [(str(m.id), m.name) for m in members])
 
 
@@ -105,9 +106,11 @@ def _customer_form(customer=None) -> CustomerForm:
     form.kind.choices = choices(labelled(CUSTOMER_KINDS, KIND_LABELS))
     form.purchasing_power.choices = choices([("", "—")] + labelled(PURCHASING_POWER,
                                                                    POWER_LABELS))
-    form.category.choices = choices([("", "—")] + [
-        (c, c) for c in customer_service.categories(current_tenant)])
-    form.owner_id.choices = _staff_choices()
+    names = customer_service.categories(current_tenant)
+    if customer is not None and customer.category and customer.category not in names:
+        names = [*names, customer.category]
+    form.category.choices = choices([("", "—")] + [(c, c) for c in names])
+    form.owner_id.choices = _staff_choices(customer.owner_id if customer else None)
     form.lifecycle_stage.choices = choices(labelled(LIFECYCLE_STAGES, STAGE_LABELS))
     for channel in CONSENT_CHANNELS:
         getattr(form, f"consent_{channel}").choices = choices(

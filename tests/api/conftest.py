@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 
 from saas.extensions import db
 from saas.models import Staff
@@ -18,13 +17,6 @@ from saas.services import staff as staff_service
 from saas.services import tokens as token_service
 from saas.services.context import Actor
 from tests.conftest import PASSWORD, TenantRef
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch):
-    """Real argon2, with test-sized cost: the API tests create many staff members."""
-    monkeypatch.setattr("saas.services.passwords._hasher",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 class ApiClient:

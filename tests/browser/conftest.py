@@ -14,7 +14,6 @@ from werkzeug.serving import make_server
 
 from saas import create_app
 from tests.conftest import ROOT, make_config
-from tests.web.helpers import use_cheap_password_hashing
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts"
@@ -68,11 +67,6 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
-
-
-@pytest.fixture(autouse=True)
-def _cheap_password_hashing(monkeypatch):
-    use_cheap_password_hashing(monkeypatch)
 
 
 @pytest.fixture

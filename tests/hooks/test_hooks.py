@@ -24,7 +24,6 @@ from saas.services import customers as customer_service
 from saas.services import plugins as plugin_service
 from saas.services.errors import InvalidInput
 from tests.hooks.support import InboxDesk, configure, emit_event, registered
-from tests.web.helpers import use_cheap_password_hashing
 
 
 class Calls:
@@ -367,7 +366,6 @@ def test_failing_pull_keeps_the_cursor_and_records_the_error(app, make_tenant):
 
 
 def test_hook_inbound_message_stops_at_the_first_answer(app, make_tenant, monkeypatch):
-    use_cheap_password_hashing(monkeypatch)
 
     class Declines:
         def __init__(self) -> None:

@@ -343,3 +343,27 @@ def test_plan_limit_stops_creation_with_402_error(app, world, monkeypatch):
         svc.create_customer(db.session, actor, {"name": "Second"})
     db.session.rollback()
     assert svc.count_customers(db.session) == 1
+
+
+def test_unchanged_retired_category_and_inactive_owner_do_not_block_edits(app, make_tenant):
+    from saas.models import Staff
+    from saas.services import staff as staff_service
+
+    tenant = make_tenant()
+    with app.app_context():
+        agent_id = add_staff(tenant, "agent")
+        tenant.bind()
+        actor = tenant.owner_actor()
+        c = svc.create_customer(db.session, actor, {"name": "A", "category": "VIP",
+                                                     "owner_id": agent_id})
+        svc.set_categories(db.session, actor, ["Key account"])
+        staff_service.set_active(db.session, actor, db.session.get(Staff, (tenant.id, agent_id)),
+                                 False)
+        db.session.commit()
+        svc.update_customer(db.session, actor, c.id, {"name": "A2", "category": "VIP",
+                                                      "owner_id": str(agent_id)})
+        assert (c.name, c.category, c.owner_id) == ("A2", "VIP", agent_id)
+        with pytest.raises(InvalidInput) as err:
+            svc.update_customer(db.session, actor, c.id, {"category": "Regular"})
+        assert "category" in err.value.errors
+        db.session.remove()
