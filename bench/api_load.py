@@ -25,7 +25,15 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from bench.common import BIG, PASSWORD, TIMELINE_EXTERNAL_ID, app_env, make_app, percentiles
+from bench.common import (
+    BIG,
+    PASSWORD,
+    TIMELINE_EXTERNAL_ID,
+    app_env,
+    make_app,
+    migrate,
+    percentiles,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -71,6 +79,7 @@ def token_and_focus() -> tuple[str, str, str, dict]:
     from saas.tenancy import bind_tenant
 
     app = make_app()
+    migrate(app)
     with app.app_context():
         tenant = db.session.scalars(select(Tenant).where(Tenant.slug == BIG)).one()
         bind_tenant(db.session, tenant.id)

@@ -88,3 +88,11 @@ def percentiles(samples: list[float]) -> dict[str, float]:
         else [ordered[0]] * 99
     return {"n": len(ordered), "p50": q[49] * 1000, "p95": q[94] * 1000,
             "p99": q[98] * 1000}
+
+
+def migrate(app) -> None:
+    """Bring the bench database to the code's schema (other areas add tables)."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(revision="heads")

@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from bench import api_load, import_vs_copy
-from bench.common import BIG, DB, owner_engine
+from bench.common import BIG, DB, make_app, migrate, owner_engine
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args(argv)
+    migrate(make_app())
     load_avg = os.getloadavg()
     size = data_size()
     imp = import_vs_copy.run(args.rows)

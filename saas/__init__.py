@@ -49,6 +49,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from saas.services import tickets as ticket_service
 
     ticket_service.init_app(app)  # the service desk takes inbound channel messages
+    from saas.jobs import visits as visit_jobs
+
+    visit_jobs.init_app(app)  # tier changes regenerate return visits
 
     @app.teardown_appcontext
     def _release(exc):

@@ -1,4 +1,4 @@
-"""service desk: tickets, their conversation and attachments
+"""service desk: tickets, their conversation and attachments; visit plans and tasks
 
 Revision ID: 0007_service_desk
 Revises: 0002_customers
@@ -12,9 +12,9 @@ from saas.db_admin import enable_tenant_rls, grant_app_role
 revision = '0007_service_desk'
 down_revision = '0002_customers'
 branch_labels = ('service_desk',)
-depends_on = None
+depends_on = ('0006_tiers_loyalty',)  # visit_plans reference tiers
 
-TABLES = ('tickets', 'ticket_messages', 'ticket_attachments')
+TABLES = ('tickets', 'ticket_messages', 'ticket_attachments', 'visit_plans', 'visit_tasks')
 
 
 def upgrade():
@@ -91,12 +91,58 @@ def upgrade():
     with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
         batch_op.create_index('ix_ticket_messages_tenant_ticket', ['tenant_id', 'ticket_id', 'created_at'], unique=False)
 
+    op.create_table('visit_plans',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tier_id', sa.Uuid(), nullable=False),
+    sa.Column('every_days', sa.Integer(), nullable=False),
+    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('assignee_id', sa.Uuid(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'assignee_id'], ['staff.tenant_id', 'staff.id'], name=op.f('fk_visit_plans_tenant_id_assignee_id_staff')),
+    sa.ForeignKeyConstraint(['tenant_id', 'tier_id'], ['tiers.tenant_id', 'tiers.id'], name=op.f('fk_visit_plans_tenant_id_tier_id_tiers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_visit_plans_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_visit_plans')),
+    sa.UniqueConstraint('tenant_id', 'tier_id', name=op.f('uq_visit_plans_tenant_id_tier_id'))
+    )
+    op.create_table('visit_tasks',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('customer_id', sa.Uuid(), nullable=False),
+    sa.Column('plan_id', sa.Uuid(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('assignee_id', sa.Uuid(), nullable=True),
+    sa.Column('method', sa.String(length=20), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.Text(), nullable=True),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.Column('needs', sa.Text(), nullable=True),
+    sa.Column('next_step', sa.Text(), nullable=True),
+    sa.Column('interaction_id', sa.Uuid(), nullable=True),
+    sa.Column('cancel_reason', sa.String(length=100), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'assignee_id'], ['staff.tenant_id', 'staff.id'], name=op.f('fk_visit_tasks_tenant_id_assignee_id_staff')),
+    sa.ForeignKeyConstraint(['tenant_id', 'customer_id'], ['customers.tenant_id', 'customers.id'], name=op.f('fk_visit_tasks_tenant_id_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'interaction_id'], ['interactions.tenant_id', 'interactions.id'], name=op.f('fk_visit_tasks_tenant_id_interaction_id_interactions')),
+    sa.ForeignKeyConstraint(['tenant_id', 'plan_id'], ['visit_plans.tenant_id', 'visit_plans.id'], name=op.f('fk_visit_tasks_tenant_id_plan_id_visit_plans'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_visit_tasks_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_visit_tasks')),
+    sa.UniqueConstraint('tenant_id', 'customer_id', 'plan_id', 'due_on', name=op.f('uq_visit_tasks_tenant_id_customer_id_plan_id_due_on'))
+    )
+    with op.batch_alter_table('visit_tasks', schema=None) as batch_op:
+        batch_op.create_index('ix_visit_tasks_tenant_assignee_due', ['tenant_id', 'assignee_id', 'status', 'due_on'], unique=False)
+        batch_op.create_index('ix_visit_tasks_tenant_customer', ['tenant_id', 'customer_id', 'status'], unique=False)
+
     for table in TABLES:
         enable_tenant_rls(op, table)
     grant_app_role(op)
 
 
 def downgrade():
+    op.drop_table('visit_tasks')
+    op.drop_table('visit_plans')
     with op.batch_alter_table('ticket_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_ticket_messages_tenant_ticket')
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -262,12 +262,15 @@ def _decode(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
 
 
 def page(session: Session, query: CustomerQuery, cursor: str | None = None,
-         limit: int = 50) -> Page:
+         limit: int = 50, where: ColumnElement[bool] | None = None) -> Page:
+    """`where`: an extra condition, e.g. the caller's row scope (privacy, issue 11)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput.field("limit", f"Use 1-{MAX_LIMIT}.")
     desc = query.sort.startswith("-")
     column = SORTS[query.sort.lstrip("-")]
     stmt = filtered(session, query)
+    if where is not None:
+        stmt = stmt.where(where)
     if cursor:
         value, cid = _decode(cursor, query.sort)
         key = tuple_(column, Customer.id)

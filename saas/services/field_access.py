@@ -195,9 +195,7 @@ def check_filters(access: Access, filters: Mapping[str, Any]) -> None:
                     errors["q"] = ["You may not search by phone."]
                 elif fk == "q:email" and key == "q" and "@" in str(value):
                     errors["q"] = ["You may not search by email."]
-                elif fk.endswith(".") and key.startswith(fk):
-                    errors[key] = ["You may not filter on this field."]
-                elif key == fk:
+                elif fk.endswith(".") and key.startswith(fk) or key == fk:
                     errors[key] = ["You may not filter on this field."]
     if errors:
         raise InvalidInput("The filter has errors.", errors)

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import phonenumbers
@@ -26,7 +27,7 @@ from saas.models.base import new_id
 from saas.services import audit, custom_fields, customers, outbox
 from saas.services.errors import InvalidInput, ServiceError
 from saas.services.identifiers import normalise_phone
-from saas.services.import_rows import PLAN_LIMIT_MESSAGE, RowApplier
+from saas.services.import_rows import RowApplier, limit_message
 
 TEXT = ("name", "wechat_id", "address", "industry", "company_size", "department",
         "source_channel", "notes", "external_id")
@@ -73,7 +74,11 @@ class CustomerCleaner:
     def __init__(self, session: Session):
         tenant = customers.bound_tenant(session)
         self.categories = customers.categories(tenant)
-        self.definitions = {d.key: d for d in custom_fields.list_definitions(session)}
+        # Plain copies: ORM rows expire at each commit, and `clean` runs in a thread.
+        self.definitions = {d.key: SimpleNamespace(key=d.key, type=d.type,
+                                                   choices=list(d.choices or []),
+                                                   required=d.required)
+                            for d in custom_fields.list_definitions(session)}
         self.required = [k for k, d in self.definitions.items() if d.required]
 
     def clean(self, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -349,12 +354,15 @@ class CopyCustomerRows(RowApplier):
                           error_key = 'custom_fields.' || split_part(missing, ',', 1)
                           WHERE match_id IS NULL AND error IS NULL AND missing IS NOT NULL"""))
         if self.headroom is not None:
-            s.execute(text("""UPDATE import_stage SET error = :msg, error_key = '_row'
-                WHERE row_number IN (SELECT row_number FROM import_stage
-                  WHERE match_id IS NULL AND error IS NULL ORDER BY row_number
-                  OFFSET :room)"""),
-                      {"msg": PLAN_LIMIT_MESSAGE,
-                       "room": max(self.headroom - self.tally.created, 0)})
+            room = max(self.headroom - self.tally.created, 0)
+            new = s.scalar(text("SELECT count(*) FROM import_stage "
+                                "WHERE match_id IS NULL AND error IS NULL"))
+            if new > room:
+                s.execute(text("""UPDATE import_stage SET error = :msg, error_key = '_row'
+                    WHERE row_number IN (SELECT row_number FROM import_stage
+                      WHERE match_id IS NULL AND error IS NULL ORDER BY row_number
+                      OFFSET :room)"""),
+                          {"msg": limit_message(s, new - room), "room": room})
         created = s.execute(text(_INSERT), t).rowcount
         updated = s.execute(text(_UPDATE), t).rowcount
         s.execute(text(_NEW_LOOKUPS), t)

@@ -20,7 +20,15 @@ from saas.models.customers import Customer
 from saas.models.imports import ImportJob
 from saas.models.interactions import Interaction
 from saas.models.orders import Order
-from saas.services import contacts, customer_upsert, customers, interactions, orders, products
+from saas.services import (
+    contacts,
+    customer_upsert,
+    customers,
+    interactions,
+    limits,
+    orders,
+    products,
+)
 from saas.services.context import Actor
 from saas.services.errors import InvalidInput, ServiceError
 from saas.services.identifiers import normalise_email, normalise_phone
@@ -28,6 +36,15 @@ from saas.services.import_fields import RowMapper
 
 Row = tuple[int, list[str], dict[str, str]]
 PLAN_LIMIT_MESSAGE = "Not imported: the plan's customer limit is reached."
+
+
+def limit_message(session: Session, adding: int) -> str:
+    """The plan's own refusal (it names the plan that lifts the limit) for rows past it."""
+    try:
+        limits.check(session, None, "customers", adding=adding)
+    except limits.PlanLimitExceeded as exc:
+        return exc.message
+    return PLAN_LIMIT_MESSAGE
 
 
 @dataclass
@@ -148,7 +165,7 @@ class CustomerRows(RowApplier):
         existing = customer_upsert.match(self.session, data)
         if existing is None:
             if self.headroom is not None and self.tally.created >= self.headroom:
-                raise InvalidInput.field("_row", PLAN_LIMIT_MESSAGE)
+                raise InvalidInput.field("_row", limit_message(self.session, 1))
             customer = customers.create_customer(self.session, self.actor, data)
             outcome = "created"
         else:

@@ -113,9 +113,17 @@ def _applier(session: Session, actor: Actor, job: ImportJob, headroom: int | Non
 
 def _rows(job: ImportJob, mapper: RowMapper, sink: Tally, limit: int | None = None
           ) -> Iterator[tuple[int, list[str], dict[str, str]]]:
-    """Mapped rows; rows too wide and exact repeats are reported in `sink`, not applied."""
-    table = open_table(io.BytesIO(job.content), job.file_format, job.encoding)
-    width = len(job.columns)
+    """Mapped rows; rows too wide and exact repeats are reported in `sink`, not applied.
+
+    The job's fields are read now, not when iteration starts: a commit in between
+    expires them, and the iteration may run in another thread without a session."""
+    source = (io.BytesIO(job.content), job.file_format, job.encoding)
+    return _scan(source, len(job.columns), mapper, sink, limit)
+
+
+def _scan(source: tuple, width: int, mapper: RowMapper, sink: Tally, limit: int | None
+          ) -> Iterator[tuple[int, list[str], dict[str, str]]]:
+    table = open_table(*source)
     seen: dict[int, int] = {}
     for count, (number, cells) in enumerate(table.rows):
         if limit is not None and count >= limit:

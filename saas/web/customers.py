@@ -23,7 +23,7 @@ from saas.models.customers import (
 from saas.models.interactions import CHANNELS, DIRECTIONS, KINDS
 from saas.services import contacts as contact_service
 from saas.services import custom_fields as field_service
-from saas.services import customer_list, saved_views
+from saas.services import customer_list, read_audit, row_scope, saved_views
 from saas.services import customers as customer_service
 from saas.services import interactions as interaction_service
 from saas.services import orders as order_service
@@ -31,6 +31,7 @@ from saas.services.errors import InvalidInput, ServiceError
 from saas.tenancy import current_tenant
 from saas.timeline import timeline
 from saas.web import nav
+from saas.web import privacy as privacy_web
 from saas.web.access import can, flash_error, form_errors, request_actor, require
 from saas.web.customer_labels import (
     CHANNEL_LABELS,
@@ -133,18 +134,24 @@ def _form_data(customer) -> dict[str, Any]:
     return {k: ("" if v is None else v) for k, v in data.items()}
 
 
-def _service_data(form: CustomerForm, definitions, customer=None) -> dict[str, Any]:
+def _service_data(form: CustomerForm, definitions, customer=None,
+                  skip: set[str] = frozenset()) -> dict[str, Any]:
+    """`skip`: fields hidden from or read-only for this role (privacy, issue 11)."""
     data: dict[str, Any] = {name: getattr(form, name).data for name in (
         "kind", "name", "phones", "emails", "wechat_id", "address", "industry",
         "company_size", "purchasing_power", "category", "owner_id", "department", "tags",
-        "birthday", "source_channel", "lifecycle_stage", "external_id", "notes")}
+        "birthday", "source_channel", "lifecycle_stage", "external_id", "notes")
+        if name not in skip}
     consent = {}
     for channel in CONSENT_CHANNELS:
+        if f"consent_{channel}" in skip:
+            continue
         status = getattr(form, f"consent_{channel}").data
         current = ((customer.consent if customer else {}) or {}).get(channel, {})
         if status and status != current.get("status"):
             consent[channel] = {"status": status, "source": _("staff form")}
-    data["consent"] = consent
+    if consent or not skip & {f"consent_{c}" for c in CONSENT_CHANNELS}:
+        data["consent"] = consent
     values: dict[str, Any] = {}
     for d in definitions:
         if d.type == "multi_choice":
@@ -189,9 +196,12 @@ def index():
         view = saved_views.get_view(db.session, request_actor(), view_id)
         return redirect(url_for(".index", **view.filters, sort=view.sort), 303)
     try:
+        privacy_web.check_filters(raw)
         query = customer_list.parse_filters(db.session, raw)
         page = customer_list.page(db.session, query, request.args.get("cursor") or None,
-                                  PAGE_SIZE)
+                                  PAGE_SIZE, where=row_scope.criterion(db.session,
+                                                                       request_actor()))
+        page.items = [privacy_web.redacted(c) for c in page.items]
         status = 200
     except InvalidInput as exc:
         details = "; ".join(f"{key}: {translate_message(m)}" for key, msgs in exc.errors.items()
@@ -240,14 +250,15 @@ def delete_view(view_id: str):
 @bp.route("/new", methods=["GET", "POST"])
 @require("customers.write")
 def create():
-    definitions = field_service.list_definitions(db.session)
+    definitions = _editable_definitions()
     form = _customer_form()
+    skip = privacy_web.hide_form_fields(form)
     if request.method == "GET":
         form.lifecycle_stage.data = "lead"
     if form.validate_on_submit():
         try:
             customer = customer_service.create_customer(
-                db.session, request_actor(), _service_data(form, definitions))
+                db.session, request_actor(), _service_data(form, definitions, skip=skip))
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
@@ -261,13 +272,15 @@ def create():
 @bp.route("/<customer_id>/edit", methods=["GET", "POST"])
 @require("customers.write")
 def edit(customer_id: str):
-    customer = customer_service.get_customer(db.session, customer_id)
-    definitions = field_service.list_definitions(db.session)
+    customer = row_scope.get_customer(db.session, request_actor(), customer_id)
+    definitions = _editable_definitions()
     form = _customer_form(customer)
+    skip = privacy_web.hide_form_fields(form)
     if form.validate_on_submit():
         try:
             customer_service.update_customer(db.session, request_actor(), customer.id,
-                                             _service_data(form, definitions, customer))
+                                             _service_data(form, definitions, customer,
+                                                           skip=skip))
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()
@@ -277,6 +290,14 @@ def edit(customer_id: str):
         flash(_("Customer saved."), "success")
         return redirect(url_for(".show", customer_id=customer.id), 303)
     return _render_form(form, customer, definitions)
+
+
+def _editable_definitions():
+    """Custom field definitions this role may edit (hidden/read-only ones stay out of the
+    form, so a submit neither shows nor clears them)."""
+    hidden, readonly = privacy_web.hidden_custom_keys()
+    return [d for d in field_service.list_definitions(db.session)
+            if d.key not in hidden and d.key not in readonly]
 
 
 def _interaction_form() -> InteractionForm:
@@ -299,13 +320,15 @@ def _render_show(customer, interaction_form=None, contact_form=None, status=200)
         if before.tzinfo is None:
             abort(400)
     items = timeline(db.session, customer.id, before, TIMELINE_SIZE)
+    customer = privacy_web.redacted(customer)
     owner = db.session.get(Staff, (customer.tenant_id, customer.owner_id)) \
         if customer.owner_id else None
     definitions = field_service.list_definitions(db.session)
     return render_template(
         "customers/show.html", customer=customer, owner=owner,
         contacts=contact_service.list_contacts(db.session, customer.id),
-        figures=order_service.key_figures(db.session, customer.id), items=items,
+        figures=privacy_web.redacted_figures(order_service.key_figures(db.session, customer.id)),
+        items=items,
         older=items[-1].at.isoformat() if len(items) == TIMELINE_SIZE else None,
         definitions=definitions, interaction_form=interaction_form or _interaction_form(),
         contact_form=contact_form or ContactForm(), can_write=can("customers.write"),
@@ -318,7 +341,10 @@ def _render_show(customer, interaction_form=None, contact_form=None, status=200)
 @bp.get("/<customer_id>")
 @require("customers.read")
 def show(customer_id: str):
-    return _render_show(customer_service.get_customer(db.session, customer_id))
+    customer = row_scope.get_customer(db.session, request_actor(), customer_id)
+    read_audit.record_view(db.session, request_actor(), customer.id)
+    db.session.commit()
+    return _render_show(customer)
 
 
 @bp.post("/<customer_id>/interactions")

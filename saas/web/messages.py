@@ -117,6 +117,23 @@ KNOWN = (
     N_("This would make a referral loop: the code's owner was referred by this customer."),
     N_("Referrals count only before the first order."),
     N_("Could not generate a unique coupon code; try again."),
+    # service desk (saas/services/tickets.py, saas/services/sla.py)
+    N_("The ticket is invalid."),
+    N_("The ticket is closed; reopen it first."),
+    N_("The ticket is closed."),
+    N_("Choose a file."),
+    N_("The file is empty."),
+    N_("This type of file is not allowed (executables and unknown binary files are refused)."),
+    N_("No such staff member."),
+    N_("Each cause is 1-60 characters."),
+    N_("Keep at least one cause."),
+    N_("The SLA policy is invalid."),
+    N_("Pick at least one weekday (1 = Monday ... 7 = Sunday)."),
+    N_("Give an opening and a closing time."),
+    N_("Closing time must be after opening time."),
+    N_("Use HH:MM."),
+    N_("Enter a number of hours greater than 0."),
+    N_("Targets are required."),
 )
 
 

@@ -180,11 +180,11 @@ def test_ticket_for_another_tenants_customer_is_not_found(world, make_tenant, ap
     _t, actor, _customer = world
     other = make_tenant()
     other.bind()
-    stranger = customers.create_customer(db.session, other.owner_actor(), {"name": "X"})
+    stranger_id = customers.create_customer(db.session, other.owner_actor(), {"name": "X"}).id
     db.session.commit()
     _t.bind()
     with pytest.raises(NotFound):
-        tickets.create_ticket(db.session, actor, {"customer_id": stranger.id,
+        tickets.create_ticket(db.session, actor, {"customer_id": stranger_id,
                                                   "subject": "Hi"})
     assert db.session.scalar(select(func.count()).select_from(Ticket)) == 0
 

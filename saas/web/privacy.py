@@ -1,0 +1,247 @@
+"""Privacy pages: field permissions and row scopes per role, retention, and one
+customer's privacy page (consent history, who saw the data, export and erasure).
+
+Also the helpers the customer pages call to apply field permissions: `redacted(customer)`
+wraps a customer so hidden attributes read as empty, and `hide_form_fields(form)` drops
+hidden fields from a form and disables read-only ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from flask import Blueprint, Response, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from saas.extensions import db
+from saas.models.customers import CONSENT_CHANNELS
+from saas.models.privacy import ROW_SCOPES
+from saas.services import (
+    consent,
+    field_access,
+    read_audit,
+    retention,
+    row_scope,
+    subject_requests,
+)
+from saas.services.errors import Conflict, ServiceError
+from saas.web import nav
+from saas.web.access import current_staff, flash_error, request_actor, require
+from saas.web.messages import translate_message
+
+bp = Blueprint("privacy", __name__, url_prefix="/t/<slug>/privacy")
+nav.add("privacy.index", _l("Privacy"), permission="privacy.manage", order=92)
+
+SCOPE_LABELS = {"all": _l("All customers"), "department": _l("Own department's"),
+                "own": _l("Only their own")}
+ACTION_LABELS = {"customer.viewed": _l("Viewed"), "customer.exported": _l("Exported"),
+                 "customer.field_revealed": _l("Revealed a field"),
+                 "customer.erased": _l("Erased")}
+
+
+# -- helpers for the customer pages ----------------------------------------------------
+
+def web_access() -> field_access.Access:
+    """The logged-in staff member's field access, once per request."""
+    access = g.get("_field_access")
+    if access is None:
+        staff = current_staff()
+        access = field_access.access_for(db.session, staff.role if staff else None)
+        g._field_access = access
+    return access
+
+
+class RedactedCustomer:
+    """A read-only view of a customer in which hidden fields are empty."""
+
+    def __init__(self, customer: Any, access: field_access.Access) -> None:
+        self._customer = customer
+        self._attrs, self._custom = field_access.hidden_attributes(access)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._attrs:
+            return [] if name in ("phones", "emails", "tags") else (
+                {} if name == "consent" else None)
+        value = getattr(self._customer, name)
+        if name == "custom_fields" and self._custom:
+            return {k: v for k, v in (value or {}).items() if k not in self._custom}
+        return value
+
+
+def redacted(customer: Any) -> Any:
+    access = web_access()
+    return customer if not access.hidden else RedactedCustomer(customer, access)
+
+
+def redacted_figures(figures: Any) -> Any:
+    if web_access().can_see(field_access.ORDER_AMOUNTS) or not dataclasses.is_dataclass(
+            figures):
+        return figures
+    return dataclasses.replace(figures, spend={})
+
+
+class HiddenField:
+    """Stands in for a form field the role may not see: templates that name it still
+    render (the `field` macro skips it), and it is no longer part of the form."""
+
+    privacy_hidden = True
+    description = ""
+    errors: tuple = ()
+    data = None
+
+
+def hide_form_fields(form: Any) -> set[str]:
+    """Drop hidden fields from a customer form, disable read-only ones; returns the
+    names of the form fields the service must not receive."""
+    access = web_access()
+    skip: set[str] = set()
+    for spec in access.specs:
+        if spec.custom or spec.key == field_access.ORDER_AMOUNTS:
+            continue
+        names = [f"consent_{c}" for c in CONSENT_CHANNELS] if spec.key == "consent" \
+            else [spec.key]
+        for name in names:
+            if name not in form:
+                continue
+            if spec.key not in access.visible:
+                del form[name]
+                setattr(form, name, HiddenField())
+                skip.add(name)
+            elif spec.key not in access.editable:
+                form[name].render_kw = {**(form[name].render_kw or {}), "disabled": True}
+                skip.add(name)
+    return skip
+
+
+def hidden_custom_keys() -> tuple[set[str], set[str]]:
+    """(hidden, read-only) custom field keys for the customer form."""
+    access = web_access()
+    hidden = {s.key[3:] for s in access.specs if s.custom and s.key in access.hidden}
+    readonly = {s.key[3:] for s in access.specs if s.custom and s.key in access.visible
+                and s.key not in access.editable}
+    return hidden, readonly
+
+
+def check_filters(filters: dict[str, Any]) -> None:
+    field_access.check_filters(web_access(), filters)
+
+
+# -- admin pages -----------------------------------------------------------------------
+
+@bp.get("/")
+@require("privacy.manage")
+def index():
+    return render_template(
+        "privacy/index.html", settings=field_access.settings(db.session),
+        scopes=row_scope.scopes(db.session), scope_choices=ROW_SCOPES,
+        scope_labels=SCOPE_LABELS, policy=retention.get_policy(db.session),
+        preview=retention.preview(db.session), actions=retention.ACTIONS,
+        erasures=subject_requests.erasures(db.session, 20))
+
+
+@bp.post("/fields")
+@require("privacy.manage")
+def save_fields():
+    """The matrix posts `<role>|<field>` = visible / readonly / hidden for every cell."""
+    changes = []
+    for key, value in request.form.items():
+        if "|" not in key:
+            continue
+        role, field = key.split("|", 1)
+        changes.append({"role": role, "field": field, "visible": value != "hidden",
+                        "editable": value == "visible"})
+    try:
+        field_access.set_permissions(db.session, request_actor(), changes,
+                                     confirm=request.form.get("confirm") == "1")
+        db.session.commit()
+    except Conflict as exc:
+        db.session.rollback()
+        usages = [(k, m) for k, msgs in exc.errors.items() for m in msgs]
+        return render_template(
+            "privacy/confirm.html", usages=usages, form=request.form,
+            message=translate_message(exc.message)), 409
+    except ServiceError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for(".index"), 303)
+    flash(_("Field permissions saved."), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/scopes")
+@require("privacy.manage")
+def save_scopes():
+    try:
+        for role in row_scope.SCOPED_ROLES:
+            if request.form.get(role):
+                row_scope.set_scope(db.session, request_actor(), role, request.form[role])
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for(".index"), 303)
+    flash(_("Row scopes saved."), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/retention")
+@require("privacy.manage")
+def save_retention():
+    data = {"months": request.form.get("months"), "action": request.form.get("action"),
+            "targets": request.form.getlist("targets")}
+    try:
+        policy = retention.clean_policy(data)
+        if request.form.get("dry_run"):
+            counts = retention.preview(db.session, policy)
+            flash(_("Dry run: %(i)s interactions and %(t)s tickets would be affected.",
+                    i=counts["interactions"], t=counts["tickets"]), "info")
+            return redirect(url_for(".index"), 303)
+        retention.set_policy(db.session, request_actor(), data)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for(".index"), 303)
+    flash(_("Retention policy saved."), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.get("/customers/<customer_id>")
+@require("privacy.manage")
+def customer(customer_id: str):
+    record = row_scope.get_customer(db.session, request_actor(), customer_id)
+    return render_template(
+        "privacy/customer.html", customer=record,
+        history=consent.history(db.session, record.id),
+        current=consent.derived_state(db.session, record.id),
+        reads=read_audit.who_saw(db.session, record.id, read_audit.DEFAULT_DAYS),
+        action_labels=ACTION_LABELS, days=read_audit.DEFAULT_DAYS)
+
+
+@bp.post("/customers/<customer_id>/export")
+@require("privacy.manage")
+def export(customer_id: str):
+    body = subject_requests.export_customer(db.session, request_actor(), customer_id)
+    db.session.commit()
+    return Response(body, mimetype="application/zip", headers={
+        "Content-Disposition": f'attachment; filename="customer-{customer_id}.zip"'})
+
+
+@bp.post("/customers/<customer_id>/erase")
+@require("privacy.manage")
+def erase(customer_id: str):
+    if request.form.get("confirm") != "ERASE":
+        flash(_("Type ERASE to confirm."), "error")
+        return redirect(url_for(".customer", customer_id=customer_id), 303)
+    try:
+        subject_requests.erase_customer(db.session, request_actor(), customer_id,
+                                        request.form.get("reason") or None)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for(".customer", customer_id=customer_id), 303)
+    flash(_("The customer's personal data was erased."), "success")
+    return redirect(url_for(".customer", customer_id=customer_id), 303)
