@@ -1,4 +1,5 @@
-"""service desk: tickets, their conversation and attachments; visit plans and tasks
+"""service desk: tickets, their conversation and attachments; visit plans and tasks;
+care rules and their once-per-occasion claims
 
 Revision ID: 0007_service_desk
 Revises: 0002_customers
@@ -14,7 +15,7 @@ down_revision = '0002_customers'
 branch_labels = ('service_desk',)
 depends_on = ('0006_tiers_loyalty',)  # visit_plans reference tiers
 
-TABLES = ('tickets', 'ticket_messages', 'ticket_attachments', 'visit_plans', 'visit_tasks')
+TABLES = ('tickets', 'ticket_messages', 'ticket_attachments', 'visit_plans', 'visit_tasks', 'care_rules', 'care_sends')
 
 
 def upgrade():
@@ -135,12 +136,50 @@ def upgrade():
         batch_op.create_index('ix_visit_tasks_tenant_assignee_due', ['tenant_id', 'assignee_id', 'status', 'due_on'], unique=False)
         batch_op.create_index('ix_visit_tasks_tenant_customer', ['tenant_id', 'customer_id', 'status'], unique=False)
 
+    op.create_table('care_rules',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('subject', sa.String(length=200), nullable=True),
+    sa.Column('template', sa.Text(), nullable=False),
+    sa.Column('days_after', sa.Integer(), nullable=True),
+    sa.Column('reward_id', sa.Uuid(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'reward_id'], ['rewards.tenant_id', 'rewards.id'], name=op.f('fk_care_rules_tenant_id_reward_id_rewards')),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_care_rules_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_care_rules')),
+    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_care_rules_tenant_id_name'))
+    )
+    op.create_table('care_sends',
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('rule_id', sa.Uuid(), nullable=False),
+    sa.Column('customer_id', sa.Uuid(), nullable=False),
+    sa.Column('occasion', sa.String(length=100), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('delivery_id', sa.Uuid(), nullable=True),
+    sa.Column('detail', sa.String(length=200), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'customer_id'], ['customers.tenant_id', 'customers.id'], name=op.f('fk_care_sends_tenant_id_customer_id_customers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'rule_id'], ['care_rules.tenant_id', 'care_rules.id'], name=op.f('fk_care_sends_tenant_id_rule_id_care_rules'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_care_sends_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_care_sends')),
+    sa.UniqueConstraint('tenant_id', 'rule_id', 'customer_id', 'occasion', name=op.f('uq_care_sends_tenant_id_rule_id_customer_id_occasion'))
+    )
+    with op.batch_alter_table('care_sends', schema=None) as batch_op:
+        batch_op.create_index('ix_care_sends_tenant_customer', ['tenant_id', 'customer_id'], unique=False)
+
     for table in TABLES:
         enable_tenant_rls(op, table)
     grant_app_role(op)
 
 
 def downgrade():
+    op.drop_table('care_sends')
+    op.drop_table('care_rules')
     op.drop_table('visit_tasks')
     op.drop_table('visit_plans')
     with op.batch_alter_table('ticket_messages', schema=None) as batch_op:

@@ -134,6 +134,15 @@ KNOWN = (
     N_("Use HH:MM."),
     N_("Enter a number of hours greater than 0."),
     N_("Targets are required."),
+    N_("The visit plan is invalid."),
+    N_("The frequency must be at least every 1 day (zero would mean endless visits)."),
+    N_("Enter a whole number of days."),
+    N_("No such tier."),
+    N_("This tier already has a visit plan."),
+    N_("The visit record is invalid."),
+    N_("Describe the outcome."),
+    N_("Rate the visit from 1 to 5."),
+    N_("This visit is not open."),
 )
 
 

@@ -83,10 +83,10 @@ def test_two_workers_share_the_batches_and_send_each_email_once(
     monkeypatch.setitem(app.config, "CAMPAIGN_BATCH_SIZE", 10)
     tenant = make_tenant()
     with smtp_server("none") as (port, box):
-        campaign_id = _setup(app, tenant, port, 30)
+        campaign_id = _setup(app, tenant, port, 12)
         use_redis(redis_url)
         _launch(app, tenant, campaign_id)
-        assert _counts(app, tenant, campaign_id) == {"pending": 30}  # queued, not inline
+        assert _counts(app, tenant, campaign_id) == {"pending": 12}  # queued, not inline
         env = _env(app, queue_name, redis_url)
         procs = [subprocess.Popen(flask_command("worker", "--burst"), cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -94,11 +94,11 @@ def test_two_workers_share_the_batches_and_send_each_email_once(
         assert [p.wait(120) for p in procs] == [0, 0]
         _burst(app, queue_name, redis_url)
         deadline = time.time() + 10
-        while len(box.messages) < 30 and time.time() < deadline:
+        while len(box.messages) < 12 and time.time() < deadline:
             time.sleep(0.05)
-    assert _counts(app, tenant, campaign_id) == {"sent": 30}
+    assert _counts(app, tenant, campaign_id) == {"sent": 12}
     per_address = Counter(m["To"] for m in box.messages)
-    assert len(per_address) == 30 and set(per_address.values()) == {1}
+    assert len(per_address) == 12 and set(per_address.values()) == {1}
 
 
 @pytest.mark.redis
@@ -106,7 +106,7 @@ def test_worker_killed_mid_batch_neither_skips_nor_repeats_anyone(
         app, make_tenant, use_redis, redis_url, queue_name, monkeypatch):
     monkeypatch.setitem(app.config, "CAMPAIGN_BATCH_SIZE", 10)
     monkeypatch.setitem(app.config, "CAMPAIGN_CLAIM_LEASE", LEASE)
-    n = 40
+    n = 20
     tenant = make_tenant()
     with smtp_server("none") as (port, box):
         campaign_id = _setup(app, tenant, port, n)
@@ -118,7 +118,7 @@ def test_worker_killed_mid_batch_neither_skips_nor_repeats_anyone(
                                   start_new_session=True)
         try:
             deadline = time.time() + 60
-            while _counts(app, tenant, campaign_id).get("sent", 0) < 5:
+            while _counts(app, tenant, campaign_id).get("sent", 0) < 3:
                 assert time.time() < deadline, "the worker never started sending"
                 time.sleep(0.01)
         finally:

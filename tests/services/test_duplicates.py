@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from saas.extensions import db
-from saas.services import duplicates
 from saas.services import customers as customer_service
+from saas.services import duplicates
 from saas.services.errors import InvalidInput, NotFound
 
 

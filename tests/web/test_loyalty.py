@@ -221,3 +221,14 @@ def test_other_tenants_ids_are_404(app, client, tenant, make_tenant):
     r = client.post(f"{base}/customers/{mine}/redeem", data={"reward_id": str(foreign_reward)})
     assert r.status_code == 422
     assert _rows(app, other, Redemption) == 0
+
+
+def test_readonly_sees_the_360_panel_without_redeem_or_code_buttons(app, client, tenant):
+    cid = _customer(app, tenant, points=150)
+    _reward(app, tenant)
+    login_as(app, client, tenant, "readonly")
+    html = client.get(f"/t/{tenant.slug}/customers/{cid}").get_data(as_text=True)
+    panel = html[html.index('id="loyalty-panel"'):]
+    panel = panel[:panel.index("</section>")]
+    assert "<strong>150</strong>" in panel
+    assert "/redeem" not in panel and "/referral-code" not in panel
