@@ -43,6 +43,7 @@ PERIODIC: list[Periodic] = [
     Periodic("plugin-pull", "saas.jobs.deliveries:pull_plugin_changes", interval=300),
     Periodic("sla-escalation", "saas.jobs.tickets:escalate_all", interval=300),
     Periodic("visits-daily", "saas.jobs.visits:generate_all", cron="0 1 * * *"),
+    Periodic("care-hourly", "saas.jobs.care:run_all", cron="5 * * * *"),
     Periodic("campaign-tick", "saas.jobs.campaigns:tick_all", interval=60),
     Periodic("privacy-retention", "saas.jobs.retention:apply_all_tenants",
              cron="15 4 * * *"),
