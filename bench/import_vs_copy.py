@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import random
 import sys
 import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -130,9 +133,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--keep", action="store_true", help="keep the imported rows")
     args = parser.parse_args(argv)
+    load = os.getloadavg()[0]
     r = run(args.rows, args.keep)
-    print(f"rows {r['rows']:,} ({r['bytes'] / 1e6:.1f} MB): raw COPY {r['copy_rate']:,.0f}/s, "
-          f"import {r['import_rate']:,.0f}/s = {100 * r['ratio']:.0f}% of COPY; {r['result']}")
+    line = (f"rows {r['rows']:,} ({r['bytes'] / 1e6:.1f} MB): raw COPY {r['copy_s']:.1f}s = "
+            f"{r['copy_rate']:,.0f}/s, import {r['import_s']:.1f}s = {r['import_rate']:,.0f}/s "
+            f"= {100 * r['ratio']:.0f}% of COPY; {r['result']}; load average {load:.1f} on "
+            f"{os.cpu_count()} CPUs")
+    print(line)
+    out = Path(__file__).resolve().parent / "results" / \
+        f"{datetime.now(UTC):%Y%m%d-%H%M}-import-{args.rows}.md"
+    out.write_text(f"# Import vs raw COPY, {args.rows:,} customers\n\n{line}\n",
+                   encoding="utf-8")
 
 
 if __name__ == "__main__":

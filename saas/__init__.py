@@ -46,6 +46,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from saas.jobs import loyalty as loyalty_jobs
 
     loyalty_jobs.init_app(app)
+    from saas.jobs import surveys as survey_jobs
+
+    survey_jobs.init_app(app)  # surveys after resolved tickets / recorded visits
     from saas.services import tickets as ticket_service
 
     ticket_service.init_app(app)  # the service desk takes inbound channel messages

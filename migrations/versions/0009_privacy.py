@@ -3,6 +3,7 @@
 Revision ID: 0009_privacy
 Revises: 0002_customers
 """
+# ruff: noqa: E501  (autogenerate style, like the other migrations)
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
@@ -74,12 +75,20 @@ def upgrade():
     with op.batch_alter_table('erasure_records', schema=None) as batch_op:
         batch_op.create_index('ix_erasure_records_tenant_customer', ['tenant_id', 'customer_id'], unique=False)
 
+    # Contact phones and emails are encrypted at rest (Fernet tokens need TEXT).
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.alter_column('phone', existing_type=sa.String(length=20), type_=sa.Text())
+        batch_op.alter_column('email', existing_type=sa.String(length=254), type_=sa.Text())
+
     for table in TABLES:
         enable_tenant_rls(op, table)
     grant_app_role(op)
 
 
 def downgrade():
+    with op.batch_alter_table('contacts', schema=None) as batch_op:
+        batch_op.alter_column('email', existing_type=sa.Text(), type_=sa.String(length=254))
+        batch_op.alter_column('phone', existing_type=sa.Text(), type_=sa.String(length=20))
     with op.batch_alter_table('erasure_records', schema=None) as batch_op:
         batch_op.drop_index('ix_erasure_records_tenant_customer')
     op.drop_table('erasure_records')

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.crypto import EncryptedText, register_encrypted
 from saas.models.base import Base, TenantScoped, UTCDateTime, tenant_fk, utcnow
 from saas.models.types import JSONType
 
@@ -115,9 +116,14 @@ class Contact(TenantScoped, Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
     name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(100))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
+    # Encrypted at rest (privacy, issue 11): never looked up by value, only shown.
+    phone: Mapped[str | None] = mapped_column(EncryptedText())
+    email: Mapped[str | None] = mapped_column(EncryptedText())
     primary: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+register_encrypted(Contact, "phone")
+register_encrypted(Contact, "email")
 
 
 class SavedView(TenantScoped, Base):

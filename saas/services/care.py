@@ -24,8 +24,9 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import TemplateSyntaxError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from saas.models.base import new_id, utcnow
@@ -38,6 +39,7 @@ from saas.services import audit
 from saas.services.context import Actor
 from saas.services.customers import bound_tenant, parse_id
 from saas.services.errors import Conflict, InvalidInput, NotFound
+from saas.tenancy import current_tenant_id
 from saas.tenant_templates import TemplateError, load_template
 
 CHANNELS = ("email", "sms", "wechat", "forum")
@@ -205,6 +207,26 @@ def in_quiet_hours(tenant, now: datetime) -> bool:
     return local >= start or local < end
 
 
+def set_quiet_hours(session: Session, actor: Actor, start: str, end: str) -> tuple[str, str]:
+    """Save the tenant's quiet hours (local HH:MM; equal times mean never quiet)."""
+    errors: dict[str, list[str]] = {}
+    for name, value in (("start", start), ("end", end)):
+        try:
+            time.fromisoformat(str(value))
+            if len(str(value)) != 5:
+                raise ValueError
+        except ValueError:
+            errors[name] = ["Use HH:MM."]
+    if errors:
+        raise InvalidInput("The quiet hours are invalid.", errors)
+    tenant = bound_tenant(session)
+    old = (tenant.settings or {}).get("quiet_hours") or list(DEFAULT_QUIET_HOURS)
+    tenant.settings = {**(tenant.settings or {}), "quiet_hours": [start, end]}
+    audit.record(session, actor, "care.quiet_hours_changed", "tenant", tenant.id,
+                 {"quiet_hours": [old, [start, end]]})
+    return start, end
+
+
 def holidays(tenant) -> list[dict]:
     """Greeting holidays: the tenant's own list, else its template's."""
     own = (tenant.settings or {}).get("care_holidays")
@@ -320,10 +342,25 @@ class RunResult:
     quiet: bool = False
 
 
+def _claim(session: Session, rule: CareRule, due: Due, status: str) -> uuid.UUID | None:
+    """Claim (rule, customer, occasion) with INSERT ... ON CONFLICT DO NOTHING: the row
+    is ours only if we inserted it. A concurrent run's insert waits for ours to commit
+    and then inserts nothing, so exactly one run sends."""
+    claim_id = new_id()
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(CareSend.__table__).values(
+        tenant_id=current_tenant_id(session), id=claim_id, created_at=utcnow(),
+        rule_id=rule.id, customer_id=due.customer.id, occasion=due.occasion, status=status,
+        detail="consent withdrawn" if status == "skipped" else None,
+    ).on_conflict_do_nothing(index_elements=["tenant_id", "rule_id", "customer_id",
+                                             "occasion"]).returning(CareSend.__table__.c.id)
+    return session.execute(stmt).scalar()
+
+
 def run(session: Session, now: datetime | None = None,
         rule_ids: list[uuid.UUID] | None = None) -> RunResult:
     """Send what is due now for every active rule (see the module docstring)."""
-    from saas.services.plugins import ConsentWithdrawn, send_via_channel
+    from saas.services.plugins import channel_provider, send_via_channel
 
     now = now or utcnow()
     tenant = bound_tenant(session)
@@ -335,51 +372,45 @@ def run(session: Session, now: datetime | None = None,
     rules = [r for r in list_rules(session) if r.active
              and (rule_ids is None or r.id in rule_ids)]
     for rule in rules:
+        try:
+            channel_provider(session, rule.channel)
+        except InvalidInput:
+            # No enabled plugin offers the channel: claim nothing, so the customers are
+            # greeted once the plugin is enabled (the occasion permitting).
+            result.skipped += 1
+            continue
         for due in due_for(session, rule, today):
             to = _address(due.customer, rule.channel)
             if not to:
                 result.skipped += 1
                 continue
-            claim = CareSend(id=new_id(), rule_id=rule.id, customer_id=due.customer.id,
-                             occasion=due.occasion, status="claimed")
-            try:
-                with session.begin_nested():
-                    session.add(claim)
-                    session.flush()
-            except IntegrityError:
+            consent = (due.customer.consent or {}).get(rule.channel)
+            withdrawn = (consent.get("status") if isinstance(consent, dict)
+                         else consent) == "withdrawn"
+            claim_id = _claim(session, rule, due, "skipped" if withdrawn else "claimed")
+            if claim_id is None:
                 result.already += 1
                 continue
-            try:
-                with session.begin_nested():
-                    variables = dict(due.variables)
-                    if rule.kind == "win_back":
-                        coupon = _issue_coupon(session, rule, due.customer)
-                        variables.update(coupon_code=coupon.code,
-                                         discount_percent=coupon.discount_percent,
-                                         coupon_expires=coupon.expires_at.date().isoformat()
-                                         if coupon.expires_at else "")
-                    body = _ENV.from_string(rule.template).render(**variables)
-                    subject = _ENV.from_string(rule.subject).render(**variables) \
-                        if rule.subject else None
-                    delivery = send_via_channel(session, tenant.id, rule.channel, {
-                        "to": to, "body": body, "subject": subject,
-                        "customer_id": str(due.customer.id),
-                        "context": {"care_rule": rule.name, "occasion": due.occasion}},
-                        key=f"care:{rule.id}:{due.customer.id}:{due.occasion}")
-            except ConsentWithdrawn:
-                claim.status, claim.detail = "skipped", "consent withdrawn"
+            if withdrawn:
                 result.skipped += 1
                 continue
-            except InvalidInput as exc:
-                # No enabled plugin offers the channel: stop this rule, keep no claims
-                # of it, so the customers are greeted once the plugin is enabled.
-                session.delete(claim)
-                session.flush()
-                result.skipped += 1
-                if "channel" in exc.errors:
-                    break
-                continue
-            claim.status, claim.delivery_id = "sent", delivery.id
+            variables = dict(due.variables)
+            if rule.kind == "win_back":
+                coupon = _issue_coupon(session, rule, due.customer)
+                variables.update(coupon_code=coupon.code,
+                                 discount_percent=coupon.discount_percent,
+                                 coupon_expires=coupon.expires_at.date().isoformat()
+                                 if coupon.expires_at else "")
+            body = _ENV.from_string(rule.template).render(**variables)
+            subject = _ENV.from_string(rule.subject).render(**variables) \
+                if rule.subject else None
+            delivery = send_via_channel(session, tenant.id, rule.channel, {
+                "to": to, "body": body, "subject": subject,
+                "customer_id": str(due.customer.id),
+                "context": {"care_rule": rule.name, "occasion": due.occasion}},
+                key=f"care:{claim_id}")  # the claim is unique per occasion
+            session.execute(update(CareSend).where(CareSend.id == claim_id).values(
+                status="sent", delivery_id=delivery.id))
             result.sent += 1
     session.flush()
     return result

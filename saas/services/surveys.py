@@ -172,8 +172,10 @@ def invite(session: Session, survey_id: Any, customer_id: Any, source_type: str 
     """The (single) invitation of a customer to a survey for one context, with its link."""
     from saas.services.plugins import bound_tenant
 
+    from saas.services.customers import get_customer
+
     survey = get_survey(session, survey_id)
-    cid = parse_id(customer_id)
+    cid = get_customer(session, customer_id).id
     row = session.scalars(select(SurveyInvitation).where(
         SurveyInvitation.survey_id == survey.id, SurveyInvitation.customer_id == cid,
         SurveyInvitation.source_type == source_type,

@@ -143,6 +143,16 @@ KNOWN = (
     N_("Describe the outcome."),
     N_("Rate the visit from 1 to 5."),
     N_("This visit is not open."),
+    # surveys (public answer page)
+    N_("Please answer this question."),
+    N_("Choose a score from 0 to 10."),
+    N_("Choose a score from 1 to 5."),
+    N_("Choose one of the options."),
+    N_("Choose among the options."),
+    N_("Unknown question."),
+    N_("This survey link is not valid."),
+    N_("This survey link has expired."),
+    N_("This survey was already answered. Thank you!"),
 )
 
 

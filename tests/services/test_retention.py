@@ -12,8 +12,8 @@ from saas.jobs import retention as retention_jobs
 from saas.models.base import utcnow
 from saas.models.interactions import Interaction
 from saas.models.tickets import Ticket
-from saas.services import interactions, retention, tickets
 from saas.services import customers as customer_service
+from saas.services import interactions, retention, tickets
 from saas.services.errors import InvalidInput
 
 

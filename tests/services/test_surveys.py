@@ -103,3 +103,38 @@ def test_forged_foreign_and_expired_tokens_are_refused(world, make_tenant):
     make_tenant().bind()
     with pytest.raises(NotFound):
         surveys.open_token(db.session, token)
+
+
+def test_a_resolved_ticket_invites_the_customer_and_a_low_score_opens_a_follow_up(world):
+    from saas.models.loyalty import PointsEntry
+    from saas.models.surveys import SurveyInvitation
+    from saas.models.tickets import Ticket
+    from saas.services import tickets
+    from saas.timeline import timeline
+
+    tenant, actor = world
+    s = surveys.create_survey(db.session, actor, {
+        "name": "Ticket CSAT", "kind": "csat", "trigger": "ticket.resolved"})
+    c = customers.create_customer(db.session, actor, {"name": "Ann"})
+    t = tickets.create_ticket(db.session, actor, {"customer_id": str(c.id),
+                                                  "subject": "Broken", "owner_id":
+                                                  str(actor.staff_id)})
+    db.session.commit()
+    for status in ("open", "resolved"):
+        tickets.change_status(db.session, actor, t.id, status)
+        db.session.commit()  # the outbox event reaches the survey dispatcher (inline)
+    inv = db.session.scalars(select(SurveyInvitation)).one()
+    assert (inv.survey_id, inv.source_type, inv.source_id, inv.agent_id) == (
+        s.id, "ticket", str(t.id), actor.staff_id)
+    token = surveys.invite(db.session, s.id, c.id, "ticket", str(t.id)).token
+    ans = surveys.answer(db.session, token, {"q1": 1})
+    db.session.commit()
+    follow = db.session.scalars(select(Ticket).where(Ticket.id != t.id)).one()
+    assert follow.subject.startswith("Low survey score") and follow.customer_id == c.id
+    bonus = db.session.scalars(select(PointsEntry).where(
+        PointsEntry.source_type == "survey_answered")).all()
+    assert [b.points for b in bonus] == [20]  # the retail template's survey bonus
+    items = timeline(db.session, c.id, limit=50)
+    assert any(i.kind == "survey" and i.entity_id == str(ans.id) for i in items)
+    res = survey_results.results(db.session, s.id)
+    assert res["by_agent"][str(actor.staff_id)]["csat"] == 0.0

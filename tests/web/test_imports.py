@@ -135,3 +135,29 @@ def test_dismiss_and_cross_tenant_compare(app, client, make_tenant):
         .status_code == 404
     assert client.post(f"/t/{tenant.slug}/duplicates/merge",
                        data={"survivor": str(a), "merged": str(c)}).status_code == 404
+
+
+def test_customer_list_links_to_the_export_of_its_filter(app, client, make_tenant):
+    tenant = make_tenant()
+    make_customer(app, tenant, name="Kept", tags=["vip"])
+    make_customer(app, tenant, name="Other")
+    login(client, tenant)
+    html = client.get(f"/t/{tenant.slug}/customers/?tags=vip").get_data(as_text=True)
+    link = re.search(r'href="([^"]*/imports/export[^"]*)"', html).group(1).replace("&amp;", "&")
+    assert "tags=vip" in link and "format=csv" in link
+    body = client.get(link).get_data(as_text=True)
+    assert "Kept" in body and "Other" not in body
+
+
+def test_a_100_mb_upload_gets_a_clear_413_page(app, client, make_tenant, tmp_path):
+    tenant = make_tenant()
+    login(client, tenant)
+    big = tmp_path / "big.csv"
+    with big.open("wb") as f:
+        f.truncate(100 * 1024 * 1024)
+    with big.open("rb") as body:
+        r = client.post(f"/t/{tenant.slug}/imports/", input_stream=body, headers={
+            "Content-Type": "multipart/form-data; boundary=x"})
+        assert body.tell() == 0
+    assert r.status_code == 413
+    assert "Try a smaller file." in r.get_data(as_text=True)

@@ -1,0 +1,126 @@
+"""Recompute and store the tenant's analytics (called by `saas.jobs.analytics`).
+
+Each `refresh_*` replaces the bound tenant's rows of one result table inside the
+caller's transaction (the job commits), stamping them with the same `computed_at`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert
+from sqlalchemy.orm import Session
+
+from saas.analytics import baskets, churn, clv
+from saas.models.analytics import AnalyticsFit, ChurnScore, CustomerClv
+from saas.models.base import utcnow
+from saas.services.customers import bound_tenant
+from saas.tenancy import current_tenant_id
+
+MIN_CUSTOMERS = 5
+"""Fewer customers with orders than this: no model is fitted (the estimates would be
+noise); the CLV table is emptied and the job says so."""
+MIN_REPEAT_CUSTOMERS = 3
+HORIZON_90D_WEEKS = 90 / 7
+CLV_HORIZON_WEEKS = 52.0
+ANNUAL_DISCOUNT = 0.10
+CENT = Decimal("0.01")
+
+
+def _money(value: float) -> Decimal:
+    return Decimal(str(round(float(value), 2))).quantize(CENT) if np.isfinite(value) \
+        else Decimal("0.00")
+
+
+def _store_fit(session: Session, kind: str, params: dict[str, float] | None,
+               ll: float | None, customers: int, now: datetime) -> None:
+    session.execute(delete(AnalyticsFit).where(AnalyticsFit.kind == kind)
+                    .execution_options(synchronize_session=False))
+    if params is not None:
+        session.add(AnalyticsFit(kind=kind, params=params, log_likelihood=ll,
+                                 customers=customers, computed_at=now))
+        session.flush()
+
+
+def refresh_clv(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Fit BG/NBD (+ Gamma-Gamma when enough customers bought twice) on the tenant's
+    order history up to `now` and store per-customer expected purchases in the next 90
+    days, P(alive), expected spend and 52-week CLV discounted at 10% a year."""
+    now = now or utcnow()
+    currency = bound_tenant(session).currency
+    summary = clv.customer_summary(session, now, currency)
+    session.execute(delete(CustomerClv).execution_options(synchronize_session=False))
+    n = len(summary.customer_ids)
+    if n < MIN_CUSTOMERS or not np.any(summary.x > 0):
+        _store_fit(session, "bgnbd", None, None, n, now)
+        _store_fit(session, "gamma_gamma", None, None, n, now)
+        return {"customers": 0, "skipped": "not enough customers with orders"}
+    bg, bg_ll = clv.fit_bgnbd(summary.x, summary.t_x, summary.T)
+    _store_fit(session, "bgnbd", bg.as_dict(), bg_ll, n, now)
+    repeaters = summary.x > 0
+    gg: clv.GammaGammaParams | None = None
+    if int(np.sum(repeaters & (summary.monetary > 0))) >= MIN_REPEAT_CUSTOMERS:
+        try:
+            gg, gg_ll = clv.fit_gamma_gamma(summary.x, summary.monetary)
+            if gg.q <= 1:  # the population mean pγ/(q-1) would not exist
+                gg = None
+            else:
+                _store_fit(session, "gamma_gamma", gg.as_dict(), gg_ll,
+                           int(np.sum(repeaters)), now)
+        except ValueError:
+            gg = None
+    if gg is None:
+        _store_fit(session, "gamma_gamma", None, None, n, now)
+        # No spend model: a repeat customer's own mean, others the repeaters' mean.
+        fallback = float(np.mean(summary.monetary[repeaters])) if np.any(repeaters) else 0.0
+        spend = np.where(repeaters, summary.monetary, fallback)
+    else:
+        spend = clv.expected_spend(gg, summary.x, summary.monetary)
+    e90 = np.nan_to_num(clv.expected_purchases(bg, HORIZON_90D_WEEKS, summary.x,
+                                               summary.t_x, summary.T))
+    alive = clv.probability_alive(bg, summary.x, summary.t_x, summary.T)
+    # CLV = DERT x E[M] (clv.customer_lifetime_value), with the fallback spend if needed.
+    purchases = clv.discounted_expected_purchases(bg, summary.x, summary.t_x, summary.T,
+                                                  CLV_HORIZON_WEEKS, ANNUAL_DISCOUNT)
+    value = np.nan_to_num(purchases * spend)
+    tenant_id = current_tenant_id(session)
+    session.execute(insert(CustomerClv), [
+        {"tenant_id": tenant_id, "id": cid, "frequency": int(summary.x[i]),
+         "recency_weeks": float(summary.t_x[i]), "age_weeks": float(summary.T[i]),
+         "monetary": _money(summary.monetary[i]),
+         "expected_purchases_90d": float(e90[i]), "p_alive": float(alive[i]),
+         "expected_spend": _money(spend[i]), "clv": _money(value[i]),
+         "currency": currency, "computed_at": now, "created_at": now}
+        for i, cid in enumerate(summary.customer_ids)])
+    return {"customers": n, "bgnbd": bg.as_dict(),
+            "gamma_gamma": gg.as_dict() if gg else None}
+
+
+def refresh_rules(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    rules = baskets.mine_rules(session)
+    return {"rules": baskets.store_rules(session, rules, now)}
+
+
+def refresh_churn(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    scores = churn.score_customers(session, now)
+    session.execute(delete(ChurnScore).execution_options(synchronize_session=False))
+    tenant_id = current_tenant_id(session)
+    if scores:
+        session.execute(insert(ChurnScore), [
+            {"tenant_id": tenant_id, "id": s.customer_id, "score": s.score,
+             "at_risk": s.at_risk, "reasons": s.reasons, "value_at_stake": s.value_at_stake,
+             "computed_at": now, "created_at": now} for s in scores.values()])
+    return {"customers": len(scores),
+            "at_risk": sum(1 for s in scores.values() if s.at_risk)}
+
+
+def refresh_all(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    return {"clv": refresh_clv(session, now), "rules": refresh_rules(session, now),
+            "churn": refresh_churn(session, now),
+            "back_test": churn.back_test(session, now - timedelta(days=180), 180).as_dict()}

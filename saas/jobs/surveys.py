@@ -1,0 +1,54 @@
+"""Automatic surveys: invite the customer after a ticket is resolved or a visit recorded.
+
+`dispatch` is an outbox dispatcher: it only looks at event names and payload keys, so it
+works whether or not the service desk / visit modules are installed (no events, no
+invitations), and a survey failure never blocks plugin delivery of the same event (the
+work runs in its own job, idempotent per source thanks to the invitation's unique key).
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Flask
+from sqlalchemy import select
+
+from saas.extensions import db
+from saas.jobs.runner import tenant_job
+from saas.models import OutboxEvent
+
+TRIGGER_EVENTS = ("ticket.resolved", "visit.recorded")
+AGENT_KEYS = ("owner_id", "agent_id", "staff_id", "assignee_id")
+
+
+def dispatch(session, event: OutboxEvent) -> None:
+    if event.name in TRIGGER_EVENTS:
+        from saas.jobs.queue import enqueue_after_commit
+
+        enqueue_after_commit(session, "saas.jobs.surveys:on_trigger_event", event.tenant_id,
+                             str(event.id))
+
+
+def init_app(app: Flask) -> None:
+    registered = app.extensions.setdefault("saas.event_dispatchers", [])
+    if dispatch not in registered:
+        registered.append(dispatch)
+
+
+@tenant_job(retries=5, intervals=[5, 30, 120, 600, 1800], timeout=120)
+def on_trigger_event(tenant_id: uuid.UUID, event_id: str) -> int:
+    from saas.services import surveys
+
+    event = db.session.scalars(select(OutboxEvent).where(
+        OutboxEvent.id == uuid.UUID(str(event_id)))).first()
+    if event is None or event.name not in TRIGGER_EVENTS:
+        return 0
+    payload = event.payload or {}
+    customer_id = payload.get("customer_id")
+    if not customer_id:
+        return 0
+    agent = next((payload[k] for k in AGENT_KEYS if payload.get(k)), None)
+    invited = surveys.on_trigger(db.session, event.name, customer_id,
+                                 event.entity_type or "event", str(event.entity_id or ""),
+                                 agent)
+    return len(invited)
