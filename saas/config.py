@@ -66,11 +66,14 @@ SETTINGS: tuple[Setting, ...] = (
             "a time."),
     Setting("CAMPAIGN_CLAIM_LEASE", 300, "Seconds a claimed campaign recipient stays with "
             "its worker before the sweep hands it to another."),
+    Setting("CAMPAIGN_INLINE_DELIVERIES", False, "Campaign batches run their channel "
+            "deliveries themselves instead of one RQ job per message (faster; a worker "
+            "killed mid-send may resend that one message, like a delivery job)."),
 )
 
 _INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS", "PLUGIN_MAX_ATTEMPTS", "BILLING_GRACE_DAYS",
          "CAMPAIGN_BATCH_SIZE", "CAMPAIGN_CHUNK_SIZE", "CAMPAIGN_CLAIM_LEASE"}
-_BOOLS = {"SAAS_TRACE_PLUGINS"}
+_BOOLS = {"SAAS_TRACE_PLUGINS", "CAMPAIGN_INLINE_DELIVERIES"}
 
 
 def _coerce(name: str, raw: str) -> Any:

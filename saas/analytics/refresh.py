@@ -11,12 +11,13 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from saas.analytics import baskets, churn, clv
 from saas.models.analytics import AnalyticsFit, ChurnScore, CustomerClv
 from saas.models.base import utcnow
+from saas.services import outbox
 from saas.services.customers import bound_tenant
 from saas.tenancy import current_tenant_id
 
@@ -28,6 +29,23 @@ HORIZON_90D_WEEKS = 90 / 7
 CLV_HORIZON_WEEKS = 52.0
 ANNUAL_DISCOUNT = 0.10
 CENT = Decimal("0.01")
+MAX_FIT_CUSTOMERS = 100_000
+"""The models have 4 and 3 parameters: a fixed-seed random sample of this many customers
+estimates them as well as a million does, at a fraction of the optimiser's time;
+predictions are then made for every customer."""
+INSERT_BATCH = 10_000
+
+
+def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Bulk insert in batches, so a million-customer tenant is not one giant statement."""
+    for start in range(0, len(rows), INSERT_BATCH):
+        session.execute(insert(model), rows[start:start + INSERT_BATCH])
+
+
+def _sample(n: int) -> np.ndarray:
+    if n <= MAX_FIT_CUSTOMERS:
+        return np.arange(n)
+    return np.random.default_rng(0).choice(n, MAX_FIT_CUSTOMERS, replace=False)
 
 
 def _money(value: float) -> Decimal:
@@ -58,18 +76,19 @@ def refresh_clv(session: Session, now: datetime | None = None) -> dict[str, Any]
         _store_fit(session, "bgnbd", None, None, n, now)
         _store_fit(session, "gamma_gamma", None, None, n, now)
         return {"customers": 0, "skipped": "not enough customers with orders"}
-    bg, bg_ll = clv.fit_bgnbd(summary.x, summary.t_x, summary.T)
-    _store_fit(session, "bgnbd", bg.as_dict(), bg_ll, n, now)
+    fit = _sample(n)
+    bg, bg_ll = clv.fit_bgnbd(summary.x[fit], summary.t_x[fit], summary.T[fit])
+    _store_fit(session, "bgnbd", bg.as_dict(), bg_ll, int(fit.size), now)
     repeaters = summary.x > 0
     gg: clv.GammaGammaParams | None = None
     if int(np.sum(repeaters & (summary.monetary > 0))) >= MIN_REPEAT_CUSTOMERS:
         try:
-            gg, gg_ll = clv.fit_gamma_gamma(summary.x, summary.monetary)
+            gg, gg_ll = clv.fit_gamma_gamma(summary.x[fit], summary.monetary[fit])
             if gg.q <= 1:  # the population mean pγ/(q-1) would not exist
                 gg = None
             else:
                 _store_fit(session, "gamma_gamma", gg.as_dict(), gg_ll,
-                           int(np.sum(repeaters)), now)
+                           int(np.sum(repeaters[fit])), now)
         except ValueError:
             gg = None
     if gg is None:
@@ -87,7 +106,7 @@ def refresh_clv(session: Session, now: datetime | None = None) -> dict[str, Any]
                                                   CLV_HORIZON_WEEKS, ANNUAL_DISCOUNT)
     value = np.nan_to_num(purchases * spend)
     tenant_id = current_tenant_id(session)
-    session.execute(insert(CustomerClv), [
+    _insert(session, CustomerClv, [
         {"tenant_id": tenant_id, "id": cid, "frequency": int(summary.x[i]),
          "recency_weeks": float(summary.t_x[i]), "age_weeks": float(summary.T[i]),
          "monetary": _money(summary.monetary[i]),
@@ -105,17 +124,36 @@ def refresh_rules(session: Session, now: datetime | None = None) -> dict[str, An
     return {"rules": baskets.store_rules(session, rules, now)}
 
 
+VALUABLE_QUANTILE = 0.75
+"""A customer is "valuable" when their value at stake is in the top quarter of the
+tenant's scored customers (by 12-month spend)."""
+
+
 def refresh_churn(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    """Score every customer, replace the stored scores, and emit `customer.at_risk` for
+    each valuable customer who was not at risk at the previous computation (so plugins
+    hear about a customer turning at risk once, not every night)."""
     now = now or utcnow()
     scores = churn.score_customers(session, now)
+    was_at_risk = set(session.scalars(select(ChurnScore.id).where(ChurnScore.at_risk)))
     session.execute(delete(ChurnScore).execution_options(synchronize_session=False))
+    values = [float(s.value_at_stake) for s in scores.values() if s.value_at_stake > 0]
+    threshold = float(np.quantile(values, VALUABLE_QUANTILE)) if values else 0.0
+    events = 0
+    for s in scores.values():
+        if (s.at_risk and s.customer_id not in was_at_risk and s.value_at_stake > 0
+                and float(s.value_at_stake) >= threshold):
+            outbox.emit(session, "customer.at_risk", "customer", s.customer_id,
+                        {"score": s.score, "reasons": s.reasons,
+                         "value_at_stake": str(s.value_at_stake)})
+            events += 1
     tenant_id = current_tenant_id(session)
     if scores:
-        session.execute(insert(ChurnScore), [
+        _insert(session, ChurnScore, [
             {"tenant_id": tenant_id, "id": s.customer_id, "score": s.score,
              "at_risk": s.at_risk, "reasons": s.reasons, "value_at_stake": s.value_at_stake,
              "computed_at": now, "created_at": now} for s in scores.values()])
-    return {"customers": len(scores),
+    return {"customers": len(scores), "events": events,
             "at_risk": sum(1 for s in scores.values() if s.at_risk)}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import marshmallow as ma
 from flask import current_app, request, send_file
@@ -12,9 +13,10 @@ from saas.api.common import Schema, api_actor, current_tenant, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
 from saas.models.tickets import PRIORITIES, STATUSES, TICKET_CHANNELS, TICKET_TYPES, Ticket
-from saas.services import sla
+from saas.services import sla, ticket_analysis
 from saas.services import tickets as ticket_service
 from saas.services.errors import InvalidInput
+from saas.services.visits import tenant_today
 
 blp = Blueprint("api_tickets", __name__, url_prefix="/tickets",
                 description="Service-desk tickets with SLA deadlines.")
@@ -248,3 +250,54 @@ def download_attachment(ticket_id: uuid.UUID, attachment_id: uuid.UUID):
         ticket_service.storage_root(current_app.instance_path), attachment)
     return send_file(path, mimetype=attachment.content_type, as_attachment=True,
                      download_name=attachment.filename)
+
+
+class TicketAnalysisArgs(Schema):
+    since = ma.fields.Date()
+    until = ma.fields.Date()
+
+
+class TicketParetoSchema(Schema):
+    cause = ma.fields.String()
+    count = ma.fields.Integer()
+    share = ma.fields.Float()
+    cumulative = ma.fields.Float()
+
+
+class TicketPeriodSchema(Schema):
+    period = ma.fields.String()
+    cause = ma.fields.String()
+    count = ma.fields.Integer()
+
+
+class TicketTimesSchema(Schema):
+    key = ma.fields.String()
+    tickets = ma.fields.Integer()
+    avg_first_response_hours = ma.fields.Float(allow_none=True)
+    avg_resolution_hours = ma.fields.Float(allow_none=True)
+
+
+class TicketReopenSchema(Schema):
+    resolved = ma.fields.Integer()
+    reopened = ma.fields.Integer()
+    rate = ma.fields.Float(allow_none=True)
+
+
+class TicketAnalysisSchema(Schema):
+    since = ma.fields.Date()
+    until = ma.fields.Date()
+    pareto = ma.fields.List(ma.fields.Nested(TicketParetoSchema))
+    by_period = ma.fields.List(ma.fields.Nested(TicketPeriodSchema))
+    by_agent = ma.fields.List(ma.fields.Nested(TicketTimesSchema))
+    by_cause = ma.fields.List(ma.fields.Nested(TicketTimesSchema))
+    reopen = ma.fields.Nested(TicketReopenSchema)
+
+
+@blp.route("/analysis")
+@require("reports.read")
+@blp.arguments(TicketAnalysisArgs, location="query")
+@blp.response(200, TicketAnalysisSchema)
+def analysis(args):
+    until = args.get("until") or tenant_today(db.session)
+    since = args.get("since") or until - timedelta(days=180)
+    return ticket_analysis.summary(db.session, since, until)

@@ -143,6 +143,13 @@ KNOWN = (
     N_("Describe the outcome."),
     N_("Rate the visit from 1 to 5."),
     N_("This visit is not open."),
+    N_("The care rule is invalid."),
+    N_("Write the message."),
+    N_("Give the rule a name (up to 100 characters)."),
+    N_("Give the number of days after the order (0-365)."),
+    N_("Choose an active coupon or discount from the loyalty catalogue."),
+    N_("This name is taken."),
+    N_("The quiet hours are invalid."),
     # surveys (public answer page)
     N_("Please answer this question."),
     N_("Choose a score from 0 to 10."),

@@ -6,6 +6,7 @@ service errors go next to the fields (or into a flash) with the service's status
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from flask import (
@@ -31,10 +32,11 @@ from saas.extensions import db
 from saas.models import Staff
 from saas.models.customers import Customer
 from saas.models.tickets import PRIORITIES, STATUSES, TICKET_TYPES, Ticket
-from saas.services import sla
+from saas.services import sla, ticket_analysis
 from saas.services import tickets as ticket_service
 from saas.services.customers import get_customer
 from saas.services.errors import InvalidInput, ServiceError
+from saas.services.visits import tenant_today
 from saas.tenancy import current_tenant
 from saas.web import nav
 from saas.web.access import flash_error, form_errors, request_actor, require
@@ -343,3 +345,22 @@ def settings():
         return redirect(url_for(".settings"))
     return render_template("tickets/settings.html", form=form, targets=targets, days=days,
                            weekdays=WEEKDAYS, errors={}, priority_labels=PRIORITY_LABELS)
+
+
+@bp.get("/analysis")
+@require("reports.read")
+def analysis():
+    """Causes (Pareto), causes per month, times by agent and cause, reopen rate."""
+    today = tenant_today(db.session)
+    try:
+        until = date.fromisoformat(request.args.get("until") or today.isoformat())
+        since = date.fromisoformat(request.args.get("since")
+                                   or (until - timedelta(days=180)).isoformat())
+        data = ticket_analysis.summary(db.session, since, until)
+    except (ValueError, ServiceError):
+        flash(_("Give the period as two dates, the start before the end."), "error")
+        since, until = today - timedelta(days=180), today
+        data = ticket_analysis.summary(db.session, since, until)
+    top = max((r["count"] for r in data["pareto"]), default=0)
+    return render_template("tickets/analysis.html", data=data, since=since, until=until,
+                           top=top)

@@ -6,6 +6,7 @@ import pytest
 
 from saas.analytics import baskets
 from saas.extensions import db
+from saas.models.base import utcnow
 from saas.services import orders as order_service
 from saas.tenancy import bind_tenant
 from tests.analytics import world
@@ -61,7 +62,7 @@ def test_minimum_support_and_confidence_drop_weak_rules(shop):
 def test_bundles_fold_both_directions_and_keep_lift_above_one(shop):
     _tenant, _actor, ids, _people = shop
     baskets.store_rules(db.session, baskets.mine_rules(db.session, 0.2, 0.1),
-                        order_service.utcnow())
+                        utcnow())
     found = baskets.bundles(db.session)
     assert [sorted(b["product_ids"]) for b in found] == [sorted([str(ids["A"]),
                                                                  str(ids["C"])])]
@@ -72,7 +73,7 @@ def test_bundles_fold_both_directions_and_keep_lift_above_one(shop):
 def test_recommendations_exclude_what_the_customer_already_bought(shop):
     _tenant, _actor, ids, people = shop
     baskets.store_rules(db.session, baskets.mine_rules(db.session, 0.2, 0.1),
-                        order_service.utcnow())
+                        utcnow())
     names = {v: k for k, v in ids.items()}
 
     def recs(i):

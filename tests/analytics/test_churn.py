@@ -83,3 +83,37 @@ def test_back_test_counts_churned_customers_flagged_ahead_of_time(shop):
     assert result.recall == 0.5 and result.precision == 0.5
     assert flagged_churned.id in churn.score_customers(
         db.session, utcnow() - timedelta(days=50))
+
+
+def test_nps_detractor_is_a_reason(shop):
+    from saas.services import surveys
+
+    _tenant, actor = shop
+    c = _customer_with_orders(actor, "Unhappy", [40, 20, 5])
+    survey = surveys.create_survey(db.session, actor, {"name": "NPS", "kind": "nps"})
+    inv = surveys.invite(db.session, survey.id, c.id)
+    surveys.answer(db.session, inv.token, {survey.questions[0]["id"]: 3})
+    db.session.commit()
+    s = churn.score_customers(db.session, utcnow() + timedelta(minutes=1))[c.id]
+    assert s.reasons == ["NPS detractor (score 3)"]
+    # The low score also opened one follow-up complaint ticket (risk 1/3, no reason yet).
+    assert s.score == pytest.approx(1 - (1 - 0.4) * (1 - 0.5 / 3), abs=1e-3)
+
+
+def test_valuable_customer_turning_at_risk_emits_one_event(shop):
+    from sqlalchemy import select
+
+    from saas.analytics import refresh
+    from saas.models import OutboxEvent
+
+    _tenant, actor = shop
+    big = _customer_with_orders(actor, "Big", [165, 135, 105, 75])
+    _customer_with_orders(actor, "Small", [20])
+    db.session.commit()
+    for _ in range(2):  # the second run finds the customer already at risk
+        refresh.refresh_churn(db.session)
+        db.session.commit()
+    events = db.session.scalars(select(OutboxEvent).where(
+        OutboxEvent.name == "customer.at_risk")).all()
+    assert [e.entity_id for e in events] == [str(big.id)]
+    assert events[0].payload["reasons"] == ["bought every 30 days, nothing for 75 days"]

@@ -172,3 +172,13 @@ def test_settings_round_trip_and_field_errors(api_client):
     bad = owner.put("/api/v1/tickets/settings", json=body)
     assert bad.status_code == 422 and "working_hours" in bad.json["errors"]
     assert owner.get("/api/v1/tickets/settings").json["working_hours"] == ["08:00", "20:00"]
+
+
+def test_analysis_api(api_client):
+    owner = api_client()
+    resp = owner.get("/api/v1/tickets/analysis?since=2026-01-01&until=2026-12-31")
+    assert resp.status_code == 200 and resp.json["pareto"] == []
+    assert owner.get("/api/v1/tickets/analysis?since=2026-12-31&until=2026-01-01"
+                     ).status_code == 422
+    agent = api_client(role="agent", tenant=owner.tenant)
+    assert agent.get("/api/v1/tickets/analysis").status_code == 403

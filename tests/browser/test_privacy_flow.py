@@ -35,10 +35,10 @@ def test_admin_hides_wechat_id_from_agents(page, browser, live_server, make_tena
     _log_in(page, tenant, admin_email)
     page.get_by_role("navigation", name="Main navigation").get_by_role(
         "link", name="Privacy", exact=True).click()
-    page.get_by_label("WeChat ID — Agent").select_option("hidden")
+    page.locator("select[name='agent|wechat_id']").select_option("hidden")
     page.get_by_role("button", name="Save field permissions").click()
     expect(page.locator(".alert-success")).to_contain_text("Field permissions saved")
-    expect(page.get_by_label("WeChat ID — Agent")).to_have_value("hidden")
+    expect(page.locator("select[name='agent|wechat_id']")).to_have_value("hidden")
 
     agent = browser.new_context(base_url=live_server.url, locale="en-US")
     agent.set_default_timeout(10_000)

@@ -24,9 +24,10 @@ from tests.plugins.servers import smtp_server
 LEASE = 1
 
 
-def _env(app, queue_name, redis_url) -> dict[str, str]:
+def _env(app, queue_name, redis_url, inline: bool = False) -> dict[str, str]:
     return {**worker_env(app, queue_name, redis_url), "CAMPAIGN_BATCH_SIZE": "10",
-            "CAMPAIGN_CHUNK_SIZE": "1", "CAMPAIGN_CLAIM_LEASE": str(LEASE)}
+            "CAMPAIGN_CHUNK_SIZE": "1", "CAMPAIGN_CLAIM_LEASE": str(LEASE),
+            "CAMPAIGN_INLINE_DELIVERIES": "1" if inline else "0"}
 
 
 def _burst(app, queue_name, redis_url) -> None:
@@ -78,8 +79,9 @@ def _counts(app, tenant, campaign_id) -> dict[str, int]:
 
 
 @pytest.mark.redis
+@pytest.mark.parametrize("inline", [False, True], ids=["delivery-jobs", "inline-deliveries"])
 def test_two_workers_share_the_batches_and_send_each_email_once(
-        app, make_tenant, use_redis, redis_url, queue_name, monkeypatch):
+        app, make_tenant, use_redis, redis_url, queue_name, monkeypatch, inline):
     monkeypatch.setitem(app.config, "CAMPAIGN_BATCH_SIZE", 10)
     tenant = make_tenant()
     with smtp_server("none") as (port, box):
@@ -87,7 +89,7 @@ def test_two_workers_share_the_batches_and_send_each_email_once(
         use_redis(redis_url)
         _launch(app, tenant, campaign_id)
         assert _counts(app, tenant, campaign_id) == {"pending": 12}  # queued, not inline
-        env = _env(app, queue_name, redis_url)
+        env = _env(app, queue_name, redis_url, inline)
         procs = [subprocess.Popen(flask_command("worker", "--burst"), cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for _ in range(2)]

@@ -84,8 +84,9 @@ def test_bad_consent_change_names_the_field_and_writes_nothing(world, channel, s
 
 def test_another_tenants_customer_is_not_found(world, make_tenant, app):
     _tenant, actor, customer = world
+    cid = customer.id
     other = make_tenant()
     other.bind()
     with pytest.raises(NotFound):
-        consent.change(db.session, other.owner_actor(), customer.id, "email", "granted")
+        consent.change(db.session, other.owner_actor(), cid, "email", "granted")
     assert db.session.scalars(select(ConsentEvent)).all() == []

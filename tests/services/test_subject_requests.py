@@ -126,9 +126,10 @@ def test_erase_anonymises_an_open_ticket(world):
 
 def test_another_tenants_customer_cannot_be_exported_or_erased(world, make_tenant):
     _tenant, _actor, customer = world
+    cid = customer.id
     other = make_tenant()
     other.bind()
     with pytest.raises(NotFound):
-        subject_requests.export_customer(db.session, other.owner_actor(), customer.id)
+        subject_requests.export_customer(db.session, other.owner_actor(), cid)
     with pytest.raises(NotFound):
-        subject_requests.erase_customer(db.session, other.owner_actor(), customer.id)
+        subject_requests.erase_customer(db.session, other.owner_actor(), cid)

@@ -185,3 +185,12 @@ def test_settings_save_and_field_errors(app, client, make_tenant):
         assert settings["sla"]["working_hours"] == ["08:00", "20:00"]
         assert settings["sla"]["priorities"]["high"]["resolution_hours"] == 10
         db.session.remove()
+
+
+def test_cause_analysis_page(app, client, make_tenant):
+    tenant = make_tenant()
+    _ticket(app, tenant, _customer(app, tenant), cause="Delivery")
+    login(client, tenant)
+    html = client.get(f"/t/{tenant.slug}/tickets/analysis").get_data(as_text=True)
+    assert "Delivery" in html and "100%" in html
+    assert client.get(f"/t/{tenant.slug}/tickets/analysis?since=x").status_code == 200
