@@ -95,6 +95,7 @@ def upgrade():
         batch_op.create_index('ix_customers_tenant_email', ['tenant_id', 'email'], unique=False)
         batch_op.create_index('ix_customers_tenant_name', ['tenant_id', 'name', 'id'], unique=False)
         batch_op.create_index('ix_customers_tenant_owner', ['tenant_id', 'owner_id'], unique=False)
+        batch_op.create_index('ix_customers_tenant_merged_into', ['tenant_id', 'merged_into_id'], unique=False)
         batch_op.create_index('ix_customers_tenant_phone', ['tenant_id', 'phone'], unique=False)
         batch_op.create_index('ix_customers_tenant_updated', ['tenant_id', 'updated_at', 'id'], unique=False)
 
@@ -242,6 +243,7 @@ def downgrade():
         batch_op.drop_index('ix_customers_tenant_updated')
         batch_op.drop_index('ix_customers_tenant_phone')
         batch_op.drop_index('ix_customers_tenant_owner')
+        batch_op.drop_index('ix_customers_tenant_merged_into')
         batch_op.drop_index('ix_customers_tenant_name')
         batch_op.drop_index('ix_customers_tenant_email')
         batch_op.drop_index('ix_customers_tenant_created')

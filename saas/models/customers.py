@@ -39,6 +39,7 @@ class Customer(TenantScoped, Base):
         Index("ix_customers_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_customers_tenant_updated", "tenant_id", "updated_at", "id"),
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
+        Index("ix_customers_tenant_merged_into", "tenant_id", "merged_into_id"),
         Index("ix_customers_tenant_category", "tenant_id", "category"),
         Index("ix_customers_tenant_phone", "tenant_id", "phone"),
         Index("ix_customers_tenant_email", "tenant_id", "email"),

@@ -170,9 +170,8 @@ class Invitation:
 def invite(session: Session, survey_id: Any, customer_id: Any, source_type: str = "manual",
            source_id: str = "", agent_id: uuid.UUID | None = None) -> Invitation:
     """The (single) invitation of a customer to a survey for one context, with its link."""
-    from saas.services.plugins import bound_tenant
-
     from saas.services.customers import get_customer
+    from saas.services.plugins import bound_tenant
 
     survey = get_survey(session, survey_id)
     cid = get_customer(session, customer_id).id
