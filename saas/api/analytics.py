@@ -4,16 +4,19 @@ and a recompute trigger. Every figure carries its `computed_at` stamp."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import marshmallow as ma
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from saas.analytics import baskets
+from saas.analytics import baskets, churn
 from saas.api.common import Schema, current_tenant, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
 from saas.jobs.queue import enqueue_after_commit
 from saas.models.analytics import AnalyticsFit, AssociationRule, ChurnScore, CustomerClv
+from saas.models.base import utcnow
 from saas.models.customers import Customer
 from saas.services import customers as customer_service
 
@@ -180,6 +183,32 @@ def list_churn(args):
                     columns={"score": ChurnScore.score,
                              "value_at_stake": ChurnScore.value_at_stake},
                     tiebreak=ChurnScore.id)
+
+
+class BackTestArgs(Schema):
+    days = ma.fields.Integer(load_default=180, validate=ma.validate.Range(min=7, max=730))
+
+
+class BackTestSchema(Schema):
+    as_of = ma.fields.DateTime()
+    horizon_days = ma.fields.Integer()
+    customers = ma.fields.Integer()
+    flagged = ma.fields.Integer()
+    churned = ma.fields.Integer()
+    flagged_and_churned = ma.fields.Integer()
+    recall = ma.fields.Float(allow_none=True)
+    precision = ma.fields.Float(allow_none=True)
+
+
+@blp.route("/churn/back-test")
+@require("reports.read")
+@blp.arguments(BackTestArgs, location="query")
+@blp.response(200, BackTestSchema)
+def churn_back_test(args):
+    """Score the tenant as it was `days` ago and count how many of the customers who
+    then placed no order in those `days` had been flagged (computed on request)."""
+    days = args["days"]
+    return churn.back_test(db.session, utcnow() - timedelta(days=days), days).as_dict()
 
 
 @blp.route("/recompute", methods=["POST"])

@@ -77,28 +77,28 @@ def create_rule(data):
     return rule
 
 
-@blp.route("/rules/<uuid:rule_id>")
+@blp.route("/rules/<uuid:care_rule_id>")
 @require("campaigns.manage")
 @blp.response(200, CareRuleSchema)
-def get_rule(rule_id: uuid.UUID):
-    return care_service.get_rule(db.session, rule_id)
+def get_rule(care_rule_id: uuid.UUID):
+    return care_service.get_rule(db.session, care_rule_id)
 
 
-@blp.route("/rules/<uuid:rule_id>", methods=["PATCH"])
+@blp.route("/rules/<uuid:care_rule_id>", methods=["PATCH"])
 @require("campaigns.manage")
 @blp.arguments(CareRuleUpdateSchema)
 @blp.response(200, CareRuleSchema)
-def update_rule(data, rule_id: uuid.UUID):
-    rule = care_service.update_rule(db.session, api_actor(), rule_id, data)
+def update_rule(data, care_rule_id: uuid.UUID):
+    rule = care_service.update_rule(db.session, api_actor(), care_rule_id, data)
     db.session.commit()
     return rule
 
 
-@blp.route("/rules/<uuid:rule_id>", methods=["DELETE"])
+@blp.route("/rules/<uuid:care_rule_id>", methods=["DELETE"])
 @require("campaigns.manage")
 @blp.response(204)
-def delete_rule(rule_id: uuid.UUID):
-    care_service.delete_rule(db.session, api_actor(), rule_id)
+def delete_rule(care_rule_id: uuid.UUID):
+    care_service.delete_rule(db.session, api_actor(), care_rule_id)
     db.session.commit()
 
 

@@ -244,4 +244,5 @@ def key_figures(customer_id: uuid.UUID):
 @blp.response(200, TimelineItemSchema(many=True))
 def customer_timeline(args, customer_id: uuid.UUID):
     customer = row_scope.get_customer(db.session, api_actor(), customer_id)
-    return timeline_registry.timeline(db.session, customer.id, args["before"], args["limit"])
+    items = timeline_registry.timeline(db.session, customer.id, args["before"], args["limit"])
+    return privacy_api.redact_timeline(items)

@@ -59,6 +59,10 @@ def redact_customer(data: dict[str, Any]) -> dict[str, Any]:
     return field_access.redact(request_access(), data)
 
 
+def redact_timeline(items: list) -> list:
+    return field_access.redact_timeline(request_access(), items)
+
+
 def check_filters(filters: dict[str, Any]) -> None:
     field_access.check_filters(request_access(), filters)
 

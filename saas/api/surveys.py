@@ -75,6 +75,19 @@ def create_survey(data):
     return survey
 
 
+@blp.route("/from-template", methods=["POST"])
+@require("campaigns.manage")
+@blp.response(201, SurveySchema(many=True))
+def install_template_surveys():
+    """The surveys of the tenant's template (with their dimensions), unless present."""
+    from saas.api.common import current_tenant
+
+    created = surveys.install_template_surveys(db.session, api_actor(),
+                                               current_tenant().template)
+    db.session.commit()
+    return created
+
+
 @blp.route("/<uuid:survey_id>")
 @require("campaigns.manage")
 @blp.response(200, SurveySchema)

@@ -91,10 +91,10 @@ def create_rule():
     return redirect(url_for(".index"))
 
 
-@bp.post("/rules/<uuid:rule_id>/toggle")
+@bp.post("/rules/<uuid:care_rule_id>/toggle")
 @require("campaigns.manage")
-def toggle_rule(rule_id):
-    rule = care_service.get_rule(db.session, rule_id)
+def toggle_rule(care_rule_id):
+    rule = care_service.get_rule(db.session, care_rule_id)
     try:
         care_service.update_rule(db.session, request_actor(), rule.id,
                                  {"active": not rule.active})
@@ -105,10 +105,10 @@ def toggle_rule(rule_id):
     return redirect(url_for(".index"))
 
 
-@bp.post("/rules/<uuid:rule_id>/delete")
+@bp.post("/rules/<uuid:care_rule_id>/delete")
 @require("campaigns.manage")
-def delete_rule(rule_id):
-    care_service.delete_rule(db.session, request_actor(), rule_id)
+def delete_rule(care_rule_id):
+    care_service.delete_rule(db.session, request_actor(), care_rule_id)
     db.session.commit()
     flash(_("Care rule deleted."), "success")
     return redirect(url_for(".index"))

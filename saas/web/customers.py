@@ -23,7 +23,7 @@ from saas.models.customers import (
 from saas.models.interactions import CHANNELS, DIRECTIONS, KINDS
 from saas.services import contacts as contact_service
 from saas.services import custom_fields as field_service
-from saas.services import customer_list, read_audit, row_scope, saved_views
+from saas.services import customer_list, field_access, read_audit, row_scope, saved_views
 from saas.services import customers as customer_service
 from saas.services import interactions as interaction_service
 from saas.services import orders as order_service
@@ -319,7 +319,9 @@ def _render_show(customer, interaction_form=None, contact_form=None, status=200)
             abort(400)
         if before.tzinfo is None:
             abort(400)
-    items = timeline(db.session, customer.id, before, TIMELINE_SIZE)
+    items = field_access.redact_timeline(privacy_web.web_access(),
+                                         timeline(db.session, customer.id, before,
+                                                  TIMELINE_SIZE))
     customer = privacy_web.redacted(customer)
     owner = db.session.get(Staff, (customer.tenant_id, customer.owner_id)) \
         if customer.owner_id else None

@@ -160,6 +160,17 @@ KNOWN = (
     N_("This survey link is not valid."),
     N_("This survey link has expired."),
     N_("This survey was already answered. Thank you!"),
+    # privacy (issue 11)
+    N_("You may not change this field."),
+    N_("You may not filter on this field."),
+    N_("You may not search by phone."),
+    N_("You may not search by email."),
+    N_("Please correct the permission changes."),
+    N_("Fields you are hiding are used in tier rules or segments; confirm to hide them."),
+    N_("Please correct the row scope."),
+    N_("Please correct the retention policy."),
+    N_("Please correct the consent change."),
+    N_("Erase the customer it was merged into."),
 )
 
 

@@ -68,3 +68,15 @@ def test_read_token_cannot_recompute(api_client):
     reader = api_client(scope="read")
     assert reader.post("/api/v1/analytics/recompute").status_code == 403
     assert reader.get("/api/v1/analytics/churn").status_code == 200
+
+
+def test_back_test_reports_churned_customers_flagged_ahead_of_time(app, api_client):
+    api = api_client()
+    _shop(app, api.tenant)
+    r = api.get("/api/v1/analytics/churn/back-test?days=60")
+    assert r.status_code == 200, r.json
+    # 60 days ago the last buyer (orders 200, 170, 140 days ago) was already overdue and
+    # has not bought since; every other buyer ordered within the last 60 days.
+    assert (r.json["customers"], r.json["churned"], r.json["flagged_and_churned"]) == (8, 1, 1)
+    assert r.json["recall"] == 1.0
+    assert api.get("/api/v1/analytics/churn/back-test?days=1").status_code == 422

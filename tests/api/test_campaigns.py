@@ -96,3 +96,12 @@ def test_surveys_api_creates_invites_and_reports(owner, api_client):
     assert stranger.get(f"/api/v1/surveys/{sid}").status_code == 404
     assert stranger.post(f"/api/v1/surveys/{sid}/invitations",
                          json={"customer_id": customer}).status_code == 404
+
+
+def test_template_surveys_are_installed_once_with_their_dimensions(owner):
+    first = owner.post("/api/v1/surveys/from-template")
+    assert first.status_code == 201
+    by_name = {s["name"]: s for s in first.json}
+    assert {q["dimension"] for q in by_name["售后满意度 / After-sales CSAT"]["questions"]} == {
+        "overall", "response_speed", "problem_solved"}
+    assert owner.post("/api/v1/surveys/from-template").json == []

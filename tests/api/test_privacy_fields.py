@@ -231,3 +231,16 @@ def test_bad_row_scope_is_422(api_client):
     assert resp.status_code == 422 and "role" in resp.get_json()["errors"]
     resp = owner.put("/api/v1/privacy/row-scopes", json={"role": "agent", "scope": "x"})
     assert resp.status_code == 422 and "scope" in resp.get_json()["errors"]
+
+
+def test_hidden_order_amounts_leave_the_timeline_too(app, api_client):
+    owner = api_client("owner")
+    cid = _world(app, owner.tenant)
+    agent = api_client("agent", scope="read", tenant=owner.tenant)
+    owner.put("/api/v1/privacy/field-permissions", json={"changes": [
+        {"role": "agent", "field": field_access.ORDER_AMOUNTS, "visible": False}]})
+    mine = [i for i in agent.get(f"/api/v1/customers/{cid}/timeline").get_json()
+            if i["kind"] == "order"]
+    theirs = [i for i in owner.get(f"/api/v1/customers/{cid}/timeline").get_json()
+              if i["kind"] == "order"]
+    assert "total" in theirs[0]["data"] and "total" not in mine[0]["data"]

@@ -325,3 +325,54 @@ def test_the_whole_audience_is_checked_against_the_message_limit(world, app, mon
         campaigns.launch(db.session, world.actor, c.id)
     assert getattr(err.value, "status", None) == 402
     assert world.rows(c) == [] and world.echo.sent == []
+
+
+def test_a_conversion_is_credited_to_the_last_campaign_that_reached_the_customer(world):
+    from saas.services import orders, products
+
+    def order(customer, at):
+        orders.place_order(db.session, world.actor, customer.id, {
+            "lines": [{"product_id": str(product.id), "quantity": 1, "unit_price": "10"}],
+            "placed_at": at.isoformat()})
+        db.session.commit()
+
+    product = products.create_product(db.session, world.actor, {
+        "sku": "SKU-1", "name": "Tea", "price": "10", "currency": "CNY"})
+    ann, bob = world.customers(2)
+    seg = world.segment()
+    first = world.campaign(seg, conversion_days=7)
+    with time_machine.travel(datetime(2026, 3, 1, 3, 0, tzinfo=UTC), tick=False):
+        _launch(world, first)
+    later = campaigns.create_campaign(db.session, world.actor, {
+        "name": "Follow-up", "segment_id": str(seg.id), "channel": "echo",
+        "variants": [{"name": "A", "body": "Again {{ customer.name }}"}]})
+    db.session.commit()
+    with time_machine.travel(datetime(2026, 3, 3, 3, 0, tzinfo=UTC), tick=False):
+        _launch(world, later)
+    order(ann, datetime(2026, 3, 2, 9, 0, tzinfo=UTC))    # after the first only
+    order(bob, datetime(2026, 3, 4, 9, 0, tzinfo=UTC))    # after both: the later one
+    order(bob, datetime(2026, 3, 30, 9, 0, tzinfo=UTC))   # outside every window
+    first_res = campaign_results.results(db.session, first.id)["total"]
+    later_res = campaign_results.results(db.session, later.id)["total"]
+    assert (first_res["conversions"], later_res["conversions"]) == (1, 1)
+    assert first_res["sent"] == later_res["sent"] == 2
+
+
+def test_a_campaign_can_carry_a_survey_link_per_recipient(world):
+    from saas.models.surveys import SurveyInvitation
+    from saas.services import surveys
+
+    world.customers(2)
+    s = surveys.create_survey(db.session, world.actor, {"name": "NPS", "kind": "nps"})
+    c = world.campaign(world.segment(), survey_id=str(s.id), variants=[
+        {"name": "A", "body": "Tell us: {{ survey_url }}"}])
+    _launch(world, c)
+    links = [m.body.split(": ", 1)[1] for m in world.echo.sent]
+    assert len(set(links)) == 2 and all(f"/t/{world.tenant.slug}/s/" in u for u in links)
+    invs = db.session.scalars(select(SurveyInvitation)).all()
+    assert {(i.source_type, i.source_id) for i in invs} == {("campaign", str(c.id))}
+    token = links[0].rsplit("/", 1)[1]
+    surveys.answer(db.session, token, {"q1": 10})
+    with pytest.raises(InvalidInput) as err:
+        world.campaign(world.segment("other"), survey_id="not-a-survey")
+    assert "survey_id" in err.value.errors
