@@ -28,9 +28,10 @@ ALIASES = {"token": "api_tokens", "field": "custom_field_definitions", "view": "
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def _table_for(param: str, tables: dict[str, object]) -> str | None:
+def _table_for(param: str, tables: dict[str, object], path: str = "") -> str | None:
     """The table an id parameter points into: `customer_id` → customers,
-    `delivery_id` → plugin_deliveries (a table named `<area>_<plural>`)."""
+    `delivery_id` → plugin_deliveries (a table named `<area>_<plural>`, the area taken
+    from the route's path when several tables would fit)."""
     stem = param[:-3] if param.endswith("_id") else param
     candidates = [n for n in (ALIASES.get(stem), stem, f"{stem}s", f"{stem}es",
                               f"{stem[:-1]}ies") if n]
@@ -39,6 +40,8 @@ def _table_for(param: str, tables: dict[str, object]) -> str | None:
             return name
     for name in candidates:
         suffixed = sorted(t for t in tables if t.endswith(f"_{name}"))
+        if len(suffixed) > 1:
+            suffixed = [t for t in suffixed if f"/{t.split('_')[0]}" in path]
         if len(suffixed) == 1:
             return suffixed[0]
     return None
@@ -92,7 +95,7 @@ def _url(rule, ids, tables, slug: str | None) -> str:
         if param == "slug":
             values[param] = slug
             continue
-        table = _table_for(param, tables)
+        table = _table_for(param, tables, rule.rule)
         values[param] = str(ids.get(table) or uuid.UUID(int=0x1234))
     url = rule.rule
     for name, value in values.items():
@@ -146,7 +149,7 @@ def test_every_id_parameter_maps_to_a_table(app):
     tables = {t.name: t for t in db.metadata.sorted_tables}
     unmapped = sorted({f"{p} in {r.rule}" for prefix in ("/t/<slug>/", "/api/v1/")
                        for r in _id_routes(app, prefix) for p in set(r.arguments) - {"slug"}
-                       if _table_for(p, tables) is None})
+                       if _table_for(p, tables, r.rule) is None})
     assert unmapped == []
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import uuid
 
+from flask import current_app
 from sqlalchemy import select
 
 from saas.extensions import db
 from saas.jobs.runner import tenant_job
-from saas.models import Tenant
+from saas.models import Staff, Tenant
+from saas.models.tickets import Ticket
+from saas.services.mail import send_system_mail
 
 
 @tenant_job(retries=3, intervals=[30, 120, 600], timeout=300)
@@ -32,3 +35,26 @@ def escalate_all() -> int:
     for tenant_id in ids:
         enqueue("saas.jobs.tickets:escalate", tenant_id)
     return len(ids)
+
+
+@tenant_job(retries=5, intervals=[10, 60, 300, 900, 3600], timeout=60)
+def notify_escalation(tenant_id: uuid.UUID, ticket_id: str, staff_id: str,
+                      breach: str) -> str:
+    """Mail the manager an escalated ticket was handed to (system mail, `MAIL_URL`)."""
+    session = db.session
+    ticket = session.scalars(select(Ticket).where(Ticket.id == uuid.UUID(ticket_id))).first()
+    staff = session.scalars(select(Staff).where(Staff.id == uuid.UUID(staff_id))).first()
+    if ticket is None or staff is None or not staff.active:
+        return "skipped"
+    tenant = session.get(Tenant, tenant_id)
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    link = f"{base}/t/{tenant.slug}/tickets/{ticket.id}"
+    what = "first response" if breach == "first_response" else "resolution"
+    body = (f"The {what} deadline of ticket \"{ticket.subject}\" has passed; it was escalated "
+            f"to {ticket.priority} priority.\n\n{link}\n\n"
+            f"工单“{ticket.subject}”已超过{'首次响应' if breach == 'first_response' else '解决'}"
+            f"时限，已升级为 {ticket.priority} 优先级。\n")
+    send_system_mail(current_app.config.get("MAIL_URL"),
+                     current_app.config.get("MAIL_FROM", "no-reply@saas-crm.local"),
+                     staff.email, f"Escalated: {ticket.subject} / 工单已升级", body)
+    return "sent"

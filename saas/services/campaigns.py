@@ -524,10 +524,13 @@ def record_click(session: Session, token: str) -> str:
     return url
 
 
-def _lock(session: Session, campaign_id: uuid.UUID) -> Campaign | None:
+def _lock(session: Session, campaign_id: uuid.UUID, lock: bool = False) -> Campaign | None:
+    """The campaign as committed now; `lock` (PostgreSQL) serialises the rate-limit
+    accounting of concurrent batches. Sends never hold the lock, so workers share a
+    campaign in parallel."""
     stmt = select(Campaign).where(Campaign.id == campaign_id).execution_options(
         populate_existing=True)
-    if session.get_bind().dialect.name == "postgresql":
+    if lock and session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     return session.scalars(stmt).first()
 
@@ -649,6 +652,7 @@ def process_batch(session: Session, campaign_id: Any, batch: int) -> dict[str, A
             return {"sent": sent, "stopped": "channel_disabled"}
         allowance = chunk
         if campaign.rate_per_minute:
+            campaign = _lock(session, cid, lock=True) or campaign
             allowance = min(chunk, campaign.rate_per_minute
                             - _used_this_minute(session, campaign.channel, now))
             if allowance <= 0:

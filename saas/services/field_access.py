@@ -250,7 +250,9 @@ def _changes(new: Any, old: Any, creating: bool) -> bool:
 
 
 def redact_timeline(access: Access, items: list) -> list:
-    """Timeline items without order amounts when the role may not see them."""
+    """Timeline items without order amounts / consent events the role may not see."""
+    if not access.can_see("consent"):
+        items = [i for i in items if i.kind != "consent"]
     if access.can_see(ORDER_AMOUNTS):
         return items
     import dataclasses

@@ -663,6 +663,11 @@ def _escalate(session: Session, ticket: Ticket, breach: str, now: datetime) -> E
     changes = {"breach": breach, "priority": [old_priority, ticket.priority],
                "notified": str(manager_id) if manager_id else None}
     audit.record(session, Actor.system("sla"), "ticket.escalated", "ticket", ticket.id, changes)
+    if manager_id is not None:
+        from saas.jobs.queue import enqueue_after_commit
+
+        enqueue_after_commit(session, "saas.jobs.tickets:notify_escalation", ticket.tenant_id,
+                             str(ticket.id), str(manager_id), breach)
     outbox.emit(session, "ticket.escalated", "ticket", ticket.id,
                 {**_snapshot(ticket), "breach": breach,
                  "previous_priority": old_priority,

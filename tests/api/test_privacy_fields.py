@@ -244,3 +244,15 @@ def test_hidden_order_amounts_leave_the_timeline_too(app, api_client):
     theirs = [i for i in owner.get(f"/api/v1/customers/{cid}/timeline").get_json()
               if i["kind"] == "order"]
     assert "total" in theirs[0]["data"] and "total" not in mine[0]["data"]
+
+
+def test_hidden_consent_leaves_the_timeline(app, api_client):
+    owner = api_client("owner")
+    cid = _world(app, owner.tenant)
+    agent = api_client("agent", scope="read", tenant=owner.tenant)
+    owner.put("/api/v1/privacy/field-permissions", json={"changes": [
+        {"role": "agent", "field": "consent", "visible": False}]})
+    kinds = {i["kind"] for i in agent.get(f"/api/v1/customers/{cid}/timeline").get_json()}
+    owner_kinds = {i["kind"] for i in owner.get(f"/api/v1/customers/{cid}/timeline")
+                   .get_json()}
+    assert "consent" in owner_kinds and "consent" not in kinds

@@ -93,3 +93,35 @@ def test_tier_change_reshuffles_visits_through_the_outbox(app, make_tenant):
         db.session.remove()
     assert rows == [("cancelled", "phone"), ("planned", "message")]
     assert visits.LOOKAHEAD_DAYS >= 0
+
+
+def test_escalation_mails_the_owners_manager(app, make_tenant, monkeypatch):
+    from saas.models import Staff
+    from tests.api.conftest import add_staff
+    from tests.plugins.servers import smtp_server
+
+    tenant = make_tenant()
+    with app.app_context():
+        agent_id = add_staff(tenant, "agent")
+        manager_id = add_staff(tenant, "manager")
+        tenant.bind()
+        db.session.get(Staff, (tenant.id, agent_id)).manager_id = manager_id
+        manager_email = db.session.get(Staff, (tenant.id, manager_id)).email
+        db.session.commit()
+        db.session.remove()
+    tid = _overdue_ticket(app, tenant)
+    with app.app_context():
+        tenant.bind()
+        tickets.update_ticket(db.session, tenant.owner_actor(), tid, {"owner_id": agent_id})
+        t = db.session.get(Ticket, (tenant.id, tid))
+        t.first_response_due_at = utcnow() - timedelta(days=29)
+        t.resolution_due_at = utcnow() - timedelta(days=28)
+        db.session.commit()
+        db.session.remove()
+    with smtp_server("none") as (port, box):
+        monkeypatch.setitem(app.config, "MAIL_URL", f"smtp://127.0.0.1:{port}")
+        with app.app_context():
+            enqueue("saas.jobs.tickets:escalate", tenant.id)
+            enqueue("saas.jobs.tickets:escalate", tenant.id)
+    assert [m["To"] for m in box.messages] == [manager_email, manager_email]  # two breaches
+    assert all(m["Subject"].startswith("Escalated: x") for m in box.messages)
