@@ -28,7 +28,7 @@ from saas.models.customers import (
 )
 from saas.models.interactions import Interaction
 from saas.models.orders import Order
-from saas.services import audit, custom_fields, limits, outbox
+from saas.services import audit, custom_fields, limits, outbox, tenant_lists
 from saas.services import consent as consent_history
 from saas.services.context import Actor
 from saas.services.errors import Conflict, InvalidInput, NotFound
@@ -69,20 +69,9 @@ def categories(tenant: Tenant) -> list[str]:
 
 def set_categories(session: Session, actor: Actor, names: list[str]) -> list[str]:
     tenant = bound_tenant(session)
-    cleaned: list[str] = []
-    for name in names or []:
-        text = name.strip() if isinstance(name, str) else ""
-        if not text or len(text) > 60:
-            raise InvalidInput.field("categories", "Each category is 1-60 characters.")
-        if text not in cleaned:
-            cleaned.append(text)
-    if not cleaned:
-        raise InvalidInput.field("categories", "Keep at least one category.")
-    old = categories(tenant)
-    tenant.settings = {**(tenant.settings or {}), "customer_categories": cleaned}
-    audit.record(session, actor, "customer_categories.changed", "tenant", tenant.id,
-                 {"categories": [old, cleaned]})
-    return cleaned
+    cleaned = tenant_lists.clean_names(names, "categories", "category")
+    return tenant_lists.save_list(session, actor, tenant, "customer_categories", "categories",
+                                  categories(tenant), cleaned)
 
 
 def parse_id(value: Any, what: str = "customer") -> uuid.UUID:

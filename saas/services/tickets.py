@@ -41,7 +41,7 @@ from saas.models.tickets import (
     TicketAttachment,
     TicketMessage,
 )
-from saas.services import audit, outbox, sla
+from saas.services import audit, outbox, sla, tenant_lists
 from saas.services.context import Actor
 from saas.services.customers import bound_tenant, find_by_email, find_by_phone, get_customer
 from saas.services.customers import parse_id as _parse_id
@@ -79,20 +79,9 @@ def causes(tenant: Tenant) -> list[str]:
 
 def set_causes(session: Session, actor: Actor, names: list[str]) -> list[str]:
     tenant = bound_tenant(session)
-    cleaned: list[str] = []
-    for name in names or []:
-        text = name.strip() if isinstance(name, str) else ""
-        if not text or len(text) > 60:
-            raise InvalidInput.field("causes", "Each cause is 1-60 characters.")
-        if text not in cleaned:
-            cleaned.append(text)
-    if not cleaned:
-        raise InvalidInput.field("causes", "Keep at least one cause.")
-    old = causes(tenant)
-    tenant.settings = {**(tenant.settings or {}), "ticket_causes": cleaned}
-    audit.record(session, actor, "ticket_causes.changed", "tenant", tenant.id,
-                 {"causes": [old, cleaned]})
-    return cleaned
+    cleaned = tenant_lists.clean_names(names, "causes", "cause")
+    return tenant_lists.save_list(session, actor, tenant, "ticket_causes", "causes",
+                                  causes(tenant), cleaned)
 
 
 def set_sla_policy(session: Session, actor: Actor, data: Mapping[str, Any]) -> dict:

@@ -232,6 +232,7 @@ def export(customer_id: str):
 @bp.post("/customers/<customer_id>/erase")
 @require("privacy.manage")
 def erase(customer_id: str):
+    row_scope.get_customer(db.session, request_actor(), customer_id)  # 404 before anything
     if request.form.get("confirm") != "ERASE":
         flash(_("Type ERASE to confirm."), "error")
         return redirect(url_for(".customer", customer_id=customer_id), 303)
