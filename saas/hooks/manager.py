@@ -210,6 +210,7 @@ def init_app(app: Flask) -> None:
     host = PluginHost(trace=bool(app.config.get("SAAS_TRACE_PLUGINS")))
     host.load_entrypoints()
     app.extensions[EXTENSION_KEY] = host
+    from saas.jobs.outbox import register_dispatcher
     from saas.services.plugin_deliveries import dispatch_event
 
-    app.extensions.setdefault("saas.event_dispatchers", []).append(dispatch_event)
+    register_dispatcher(app, dispatch_event)

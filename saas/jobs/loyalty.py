@@ -16,33 +16,25 @@ from flask import Flask
 from sqlalchemy import select
 
 from saas.extensions import db
+from saas.jobs.outbox import enqueue_on, load_event, register_dispatcher
 from saas.jobs.runner import tenant_job
-from saas.models import OutboxEvent, Tenant
+from saas.models import Tenant
 
 ORDER_EVENTS = ("order.placed", "order.refunded")
 
-
-def dispatch(session, event: OutboxEvent) -> None:
-    if event.name in ORDER_EVENTS:
-        from saas.jobs.queue import enqueue_after_commit
-
-        enqueue_after_commit(session, "saas.jobs.loyalty:on_order_event", event.tenant_id,
-                             str(event.id))
+dispatch = enqueue_on(ORDER_EVENTS, "saas.jobs.loyalty:on_order_event")
 
 
 def init_app(app: Flask) -> None:
     """Register `dispatch` with the outbox (called from create_app)."""
-    registered = app.extensions.setdefault("saas.event_dispatchers", [])
-    if dispatch not in registered:
-        registered.append(dispatch)
+    register_dispatcher(app, dispatch)
 
 
 @tenant_job(retries=5, intervals=[5, 30, 120, 600, 1800], timeout=120)
 def on_order_event(tenant_id: uuid.UUID, event_id: str) -> str:
     from saas.services import loyalty, measures
 
-    event = db.session.scalars(select(OutboxEvent).where(
-        OutboxEvent.id == uuid.UUID(str(event_id)))).first()
+    event = load_event(db.session, event_id)
     if event is None or event.name not in ORDER_EVENTS:
         return "ignored"
     if event.name == "order.placed":

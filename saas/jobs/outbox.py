@@ -16,11 +16,39 @@ from saas.tenancy import tenant_bound
 SWEEP_AGE = timedelta(seconds=60)
 
 
+DISPATCHERS_KEY = "saas.event_dispatchers"
+
+
 def dispatchers():
-    """Who receives events; the plugin platform registers itself here."""
+    """Who receives events; the plugin platform and feature jobs register here."""
     from flask import current_app
 
-    return current_app.extensions.setdefault("saas.event_dispatchers", [])
+    return current_app.extensions.setdefault(DISPATCHERS_KEY, [])
+
+
+def register_dispatcher(app, dispatch) -> None:
+    """Add `dispatch(session, event)` to this app's outbox delivery, once."""
+    registered = app.extensions.setdefault(DISPATCHERS_KEY, [])
+    if dispatch not in registered:
+        registered.append(dispatch)
+
+
+def enqueue_on(names: tuple[str, ...], job_path: str):
+    """A dispatcher that enqueues `job_path(tenant_id, event_id)` after commit for the
+    events named, so a feature reacts in its own job and never blocks delivery."""
+
+    def dispatch(session, event: OutboxEvent) -> None:
+        if event.name in names:
+            from saas.jobs.queue import enqueue_after_commit
+
+            enqueue_after_commit(session, job_path, event.tenant_id, str(event.id))
+
+    return dispatch
+
+
+def load_event(session, event_id: str) -> OutboxEvent | None:
+    return session.scalars(select(OutboxEvent).where(
+        OutboxEvent.id == uuid.UUID(str(event_id)))).first()
 
 
 @tenant_job(retries=5, intervals=[5, 30, 120, 600, 1800], timeout=120)

@@ -11,36 +11,27 @@ from __future__ import annotations
 import uuid
 
 from flask import Flask
-from sqlalchemy import select
 
 from saas.extensions import db
+from saas.jobs.outbox import enqueue_on, load_event, register_dispatcher
 from saas.jobs.runner import tenant_job
-from saas.models import OutboxEvent
 
 TRIGGER_EVENTS = ("ticket.resolved", "visit.recorded")
 AGENT_KEYS = ("owner_id", "agent_id", "staff_id", "assignee_id")
 
 
-def dispatch(session, event: OutboxEvent) -> None:
-    if event.name in TRIGGER_EVENTS:
-        from saas.jobs.queue import enqueue_after_commit
-
-        enqueue_after_commit(session, "saas.jobs.surveys:on_trigger_event", event.tenant_id,
-                             str(event.id))
+dispatch = enqueue_on(TRIGGER_EVENTS, "saas.jobs.surveys:on_trigger_event")
 
 
 def init_app(app: Flask) -> None:
-    registered = app.extensions.setdefault("saas.event_dispatchers", [])
-    if dispatch not in registered:
-        registered.append(dispatch)
+    register_dispatcher(app, dispatch)
 
 
 @tenant_job(retries=5, intervals=[5, 30, 120, 600, 1800], timeout=120)
 def on_trigger_event(tenant_id: uuid.UUID, event_id: str) -> int:
     from saas.services import surveys
 
-    event = db.session.scalars(select(OutboxEvent).where(
-        OutboxEvent.id == uuid.UUID(str(event_id)))).first()
+    event = load_event(db.session, event_id)
     if event is None or event.name not in TRIGGER_EVENTS:
         return 0
     payload = event.payload or {}

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from saas.extensions import db
+from saas.jobs.outbox import register_dispatcher
 from saas.jobs.runner import tenant_job
 from saas.models import OutboxEvent, Tenant
 
@@ -27,9 +28,7 @@ def dispatch(session, event: OutboxEvent) -> None:
 
 
 def init_app(app: Flask) -> None:
-    registered = app.extensions.setdefault("saas.event_dispatchers", [])
-    if dispatch not in registered:
-        registered.append(dispatch)
+    register_dispatcher(app, dispatch)
 
 
 @tenant_job(retries=3, intervals=[30, 120, 600], timeout=1800)
