@@ -24,6 +24,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def apply_changes(obj: Any, values: dict[str, Any]) -> dict[str, list]:
+    """Set `values` on `obj`; return `{field: [old, new]}` for those that really changed,
+    the shape `record` keeps as an entry's changes."""
+    changes = {k: [getattr(obj, k), v] for k, v in values.items() if getattr(obj, k) != v}
+    for key, (_old, new) in changes.items():
+        setattr(obj, key, new)
+    return changes
+
+
 def record(session: Session, actor: Actor, action: str, entity_type: str,
            entity_id: Any = None, changes: dict | None = None) -> AuditEntry:
     entry = AuditEntry(actor_id=actor.staff_id, actor_label=actor.label, action=action,

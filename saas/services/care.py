@@ -170,9 +170,7 @@ def update_rule(session: Session, actor: Actor, rule_id: Any,
     if values["name"] != rule.name and session.scalars(select(CareRule.id).where(
             CareRule.name == values["name"])).first():
         raise Conflict("A rule with this name exists.", {"name": ["This name is taken."]})
-    changes = {k: [getattr(rule, k), v] for k, v in values.items() if getattr(rule, k) != v}
-    for key, value in values.items():
-        setattr(rule, key, value)
+    changes = audit.apply_changes(rule, values)
     session.flush()
     audit.record(session, actor, "care_rule.updated", "care_rule", rule.id, changes)
     return rule

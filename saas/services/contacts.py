@@ -104,10 +104,7 @@ def update_contact(session: Session, actor: Actor, customer_id: Any, contact_id:
                    data: Mapping[str, Any]) -> Contact:
     contact = get_contact(session, customer_id, contact_id)
     values = _clean(data, creating=False)
-    changes = {k: [getattr(contact, k), v] for k, v in values.items()
-               if getattr(contact, k) != v}
-    for key, (_old, new) in changes.items():
-        setattr(contact, key, new)
+    changes = audit.apply_changes(contact, values)
     if changes:
         session.flush()
         if contact.primary:

@@ -179,9 +179,7 @@ def update_plan(session: Session, actor: Actor, plan_id: Any,
             select(VisitPlan).where(VisitPlan.tier_id == values["tier_id"])).first():
         raise Conflict("This tier already has a visit plan.",
                        {"tier_id": ["This tier already has a visit plan."]})
-    changes = {k: [getattr(plan, k), v] for k, v in values.items() if getattr(plan, k) != v}
-    for key, value in values.items():
-        setattr(plan, key, value)
+    changes = audit.apply_changes(plan, values)
     session.flush()
     audit.record(session, actor, "visit_plan.updated", "visit_plan", plan.id, changes)
     return plan
