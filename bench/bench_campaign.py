@@ -109,7 +109,8 @@ def raw_rq(n: int, workers: int) -> float:
     return n / seconds
 
 
-def campaign_run(n: int, workers: int, inline: bool) -> dict:
+def campaign_run(n: int, workers: int, inline: bool | None) -> dict:
+    """One campaign to n recipients; `inline` None keeps the configured default."""
     import saas.jobs.runner as runner
     from saas import create_app
     from saas.extensions import db
@@ -123,11 +124,13 @@ def campaign_run(n: int, workers: int, inline: bool) -> dict:
 
     run = uuid.uuid4().hex[:8]
     queue_name = f"bench-campaign-{run}"
-    app = create_app({"DATABASE_URL": app_url(), "DATABASE_OWNER_URL": owner_url(),
-                      "SAAS_ENV": "development", "REDIS_URL": REDIS,
-                      "RQ_QUEUE": queue_name, "RATELIMIT_ENABLED": False,
-                      "CAMPAIGN_BATCH_SIZE": 1000, "CAMPAIGN_CHUNK_SIZE": 250,
-                      "CAMPAIGN_INLINE_DELIVERIES": inline})
+    config = {"DATABASE_URL": app_url(), "DATABASE_OWNER_URL": owner_url(),
+              "SAAS_ENV": "development", "REDIS_URL": REDIS, "RQ_QUEUE": queue_name,
+              "RATELIMIT_ENABLED": False, "CAMPAIGN_BATCH_SIZE": 1000,
+              "CAMPAIGN_CHUNK_SIZE": 250}
+    if inline is not None:
+        config["CAMPAIGN_INLINE_DELIVERIES"] = inline
+    app = create_app(config)
     migrate(app)
     plugin = NoopPlugin(run)
     get_host(app).register(plugin, "bench_noop")
@@ -185,27 +188,76 @@ def campaign_run(n: int, workers: int, inline: bool) -> dict:
             == deliveries.get("succeeded")}
 
 
+MODES = {"default": None, "inline": True, "jobs": False}
+
+
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return f.read().strip()
+    except OSError:
+        return "n/a"
+
+
+def _db_size() -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(owner_url())
+    with engine.connect() as conn:
+        size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))"
+                                 )).scalar()
+        rows = conn.execute(text("SELECT count(*) FROM campaign_recipients")).scalar()
+    engine.dispose()
+    return f"{size} (campaign_recipients rows in the database: {rows:,})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recipients", type=int, default=100000)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--modes", default="inline,jobs",
-                        help="inline: batches run their deliveries "
-                             "(CAMPAIGN_INLINE_DELIVERIES); jobs: one RQ job per message")
+    parser.add_argument("--modes", default="default,jobs",
+                        help="default: the configured CAMPAIGN_INLINE_DELIVERIES (on: "
+                             "batches run their deliveries); inline: forced on; jobs: one "
+                             "RQ job per message")
+    parser.add_argument("--raw-jobs", type=int, default=None,
+                        help="trivial jobs for the raw RQ baseline (default: --recipients); "
+                             "measured before and after the campaigns, so a load change on a "
+                             "shared machine shows")
+    parser.add_argument("--out", help="also write the report (markdown) to this file")
     args = parser.parse_args()
     create_database(fresh=False)
-    raw = raw_rq(args.recipients, args.workers)
-    print(f"raw RQ:   {args.recipients} trivial jobs enqueue+perform, {args.workers} "
-          f"workers = {raw:.0f} jobs/s")
+    lines = [f"# Campaign benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+             "", f"Machine: {os.cpu_count()} CPUs; load average before: {_loadavg()}",
+             f"Command: `python -m bench.bench_campaign --recipients {args.recipients} "
+             f"--workers {args.workers} --modes {args.modes}`", ""]
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    raw_jobs = args.raw_jobs or args.recipients
+    raw = raw_rq(raw_jobs, args.workers)
+    say(f"- raw RQ before: {raw_jobs} trivial jobs enqueue+perform, {args.workers} "
+        f"workers = **{raw:.0f} jobs/s** (load after: {_loadavg()})")
     for mode in args.modes.split(","):
-        out = campaign_run(args.recipients, args.workers, inline=mode == "inline")
-        print(f"campaign ({mode}): {out['recipients']} recipients, {args.workers} workers: "
-              f"launch (snapshot + enqueue) {out['launch_s']:.1f}s, workers "
-              f"{out['work_s']:.1f}s, total {out['total_s']:.1f}s = {out['rate']:.0f} "
-              f"recipients/s = {out['rate'] / raw * 100:.0f}% of raw RQ (target >= 50%)")
-        print(f"  exactly once: {out['exactly_once']} (sends {out['sends']}, distinct ids "
-              f"{out['distinct']}, recipients {out['statuses']}, deliveries "
-              f"{out['deliveries']})")
+        out = campaign_run(args.recipients, args.workers, inline=MODES[mode])
+        say(f"- campaign ({mode}): {out['recipients']} recipients, {args.workers} workers: "
+            f"launch (snapshot + enqueue) {out['launch_s']:.1f}s, workers "
+            f"{out['work_s']:.1f}s, total {out['total_s']:.1f}s = **{out['rate']:.0f} "
+            f"recipients/s = {out['rate'] / raw * 100:.0f}% of raw RQ** (target >= 50%; "
+            f"load after: {_loadavg()})")
+        say(f"  - exactly once: **{out['exactly_once']}** (sends {out['sends']}, distinct "
+            f"message ids {out['distinct']}, recipients {out['statuses']}, deliveries "
+            f"{out['deliveries']})")
+    after = raw_rq(raw_jobs, args.workers)
+    say(f"- raw RQ after: {raw_jobs} trivial jobs = **{after:.0f} jobs/s** (load after: "
+        f"{_loadavg()}); the percentages above use the before figure, against the after "
+        f"one they are x{raw / after:.2f}")
+    say(f"\nDatabase `{os.environ.get('BENCH_DB', 'saas_bench')}` size after: {_db_size()}; "
+        f"load average after: {_loadavg()}")
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

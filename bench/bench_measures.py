@@ -18,10 +18,13 @@ import argparse
 import os
 import resource
 import statistics
+import sys
 import time
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from bench import common
 
 PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 DB = os.environ.get("BENCH_MEASURES_DB", "saas_bench_measures")
@@ -119,7 +122,12 @@ def prepare(customers: int, orders: int) -> None:
     engine.dispose()
 
 
+SLUG = "bench"
+
+
 def make_app():
+    if DB == common.DB:
+        return common.make_app()
     from saas import create_app
 
     return create_app({"SAAS_ENV": "testing", "SECRET_KEY": "bench-" + "x" * 40,
@@ -139,7 +147,7 @@ def run(repeat: int) -> dict:
     ours, base, rows = [], [], 0
     with app.app_context():
         with unscoped(db.session):
-            tid = db.session.scalar(select(Tenant.id).where(Tenant.slug == "bench"))
+            tid = db.session.scalar(select(Tenant.id).where(Tenant.slug == SLUG))
         db.session.commit()
         for _ in range(repeat):
             bind_tenant(db.session, tid)
@@ -168,12 +176,20 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="keep the existing data")
+    parser.add_argument("--bench-data", action="store_true",
+                        help="use the big tenant of `bench.generate` (database BENCH_DB, "
+                             "tenant bench-big, app role) instead of generating")
     args = parser.parse_args()
-    if not args.reuse:
+    if args.bench_data:
+        global DB, SLUG
+        DB, SLUG = common.DB, common.BIG
+    elif not args.reuse:
         start = time.perf_counter()
         prepare(args.customers, args.orders)
         print(f"generated in {time.perf_counter() - start:.1f}s")
+    before = common.loadavg()
     result = run(args.repeat)
+    after = common.loadavg()
     print(f"customers={result['rows']} orders={result['orders']}")
     print(f"first run (every row written): ours {result['first']:.2f}s, "
           f"single SQL {result['first_base']:.2f}s")
@@ -181,6 +197,18 @@ def main() -> None:
     print(f"hand-written single SQL:   {result['base']:.2f}s")
     print(f"ratio: {result['ours'] / result['base']:.2f}x  "
           f"peak RSS: {result['peak_rss_mb']:.0f} MB")
+    common.write_result(f"measures-{result['rows']}", [
+        f"# Measures + RFM + tiers recompute vs one hand-written SQL statement ({DB})", "",
+        f"`python -m bench.bench_measures {' '.join(sys.argv[1:])}`; commit "
+        f"{common.git_commit()}; load average (1/5/15 min) before {before}, after {after}.",
+        "", f"Data: {result['rows']:,} customers (tenant `{SLUG}`), {result['orders']:,} "
+        "orders.", "",
+        "| run | ours (measures + RFM + tiers) | single SQL | ratio |", "|---|---:|---:|---:|",
+        f"| first of {args.repeat} | {result['first']:.2f} s | {result['first_base']:.2f} s | "
+        f"{result['first'] / result['first_base']:.2f}× |",
+        f"| median of {args.repeat} | {result['ours']:.2f} s | {result['base']:.2f} s | "
+        f"{result['ours'] / result['base']:.2f}× |", "",
+        f"Peak RSS of the process doing the work: {result['peak_rss_mb']:.0f} MB."])
 
 
 if __name__ == "__main__":

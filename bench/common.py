@@ -90,6 +90,36 @@ def percentiles(samples: list[float]) -> dict[str, float]:
             "p99": q[98] * 1000}
 
 
+def loadavg() -> str:
+    """The 1/5/15-minute load average, recorded next to every figure."""
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def git_commit() -> str:
+    import subprocess
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
+                         capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True,
+                           text=True).stdout.strip()
+    return out + (" + uncommitted changes" if dirty else "")
+
+
+def write_result(name: str, lines: list[str]) -> str:
+    """Write `bench/results/<UTC time>-<name>.md`; returns the path."""
+    from datetime import UTC, datetime
+
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"{datetime.now(UTC):%Y%m%d-%H%M}-{name}.md")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print(f"written {path}")
+    return path
+
+
 def migrate(app) -> None:
     """Bring the bench database to the code's schema (other areas add tables)."""
     from flask_migrate import upgrade

@@ -6,13 +6,20 @@ Rotation: put the new key first in `ENCRYPTION_KEYS`, keep the old ones after it
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
+import os
+import struct
+import time
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from flask import current_app
 from sqlalchemy import Table, Text, column, select, tuple_, update
 from sqlalchemy import table as sa_table
@@ -60,10 +67,112 @@ def rotate(token: str) -> str:
     return key_ring().rotate(token.encode()).decode()
 
 
+def join_list(items: Sequence[str]) -> str:
+    """The text `EncryptedList` encrypts: the items one per line."""
+    if any("\n" in item for item in items):
+        raise ValueError("list items of an encrypted list cannot contain a newline")
+    return "\n".join(items)
+
+
+def encryptor() -> Callable[[str], str]:
+    """`encrypt` bound to the current key ring, usable outside the app context (a thread
+    preparing import rows, a process pool)."""
+    first = key_ring()._fernets[0]
+    return lambda text: first.encrypt(text.encode()).decode()
+
+
+def batch_encryptor() -> Callable[[Sequence[str]], list[str]]:
+    """Encrypt many values at once with the ring's first key, usable outside the app
+    context; for set-based writers (the import fast path), about twice as fast as
+    `encrypt` per value.
+
+    The tokens are ordinary Fernet tokens (version, time, random IV, AES-128-CBC,
+    HMAC-SHA256), so `decrypt` and rotation treat them like any other. CBC is run by
+    hand over one AES block cipher: block i of every value is enciphered in a single
+    call, instead of building a cipher object per value."""
+    parse_keys(current_app.config["ENCRYPTION_KEYS"])
+    raw = base64.urlsafe_b64decode(_first_key_text())
+    cipher = Cipher(algorithms.AES(raw[16:]), modes.ECB())  # noqa: S305 (CBC by hand)
+    mac, aes = _hmac_sha256(raw[:16]), cipher.encryptor()
+
+    def encrypt_all(texts: Sequence[str]) -> list[str]:
+        count = len(texts)
+        ivs = os.urandom(16 * count)
+        head = b"\x80" + struct.pack(">Q", int(time.time()))
+        padded = []
+        for text in texts:
+            data = text.encode()
+            pad = 16 - len(data) % 16
+            padded.append(data + bytes([pad]) * pad)
+        blocks: list[list[bytes]] = [[] for _ in range(count)]
+        pending, previous, r = list(range(count)), ivs, 0
+        while pending:
+            plain = b"".join(padded[i][16 * r:16 * r + 16] for i in pending)
+            mixed = int.from_bytes(plain, "big") ^ int.from_bytes(previous, "big")
+            sealed = aes.update(mixed.to_bytes(len(plain), "big"))
+            still, chained = [], []
+            for j, i in enumerate(pending):
+                block = sealed[16 * j:16 * j + 16]
+                blocks[i].append(block)
+                if len(padded[i]) > 16 * (r + 1):
+                    still.append(i)
+                    chained.append(block)
+            pending, previous, r = still, b"".join(chained), r + 1
+        tokens = []
+        for i in range(count):
+            basic = head + ivs[16 * i:16 * i + 16] + b"".join(blocks[i])
+            signed = basic + mac(basic)
+            tokens.append(binascii.b2a_base64(signed, newline=False).translate(_URLSAFE)
+                          .decode())
+        return tokens
+
+    return encrypt_all
+
+
+def _first_key_text() -> str:
+    return next(k.strip() for k in str(current_app.config["ENCRYPTION_KEYS"]).split(",")
+                if k.strip())
+
+
+def _blind_key() -> bytes:
+    return str(current_app.config.get("BLIND_INDEX_KEY")
+               or current_app.config["SECRET_KEY"]).encode()
+
+
 def blind_index(value: str) -> str:
-    """Keyed hash for equality lookups of encrypted values (stable across key rotation)."""
-    secret = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(secret, value.encode(), hashlib.sha256).hexdigest()
+    """Keyed hash for equality lookups of encrypted values (stable across key rotation).
+
+    Keyed by `BLIND_INDEX_KEY` (else `SECRET_KEY`): without the key a phone number's hash
+    cannot be recomputed, so the hashes do not reveal the values they stand for."""
+    return hmac.new(_blind_key(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def indexer() -> Callable[[str], str]:
+    """`blind_index` bound to the current key, usable outside the app context."""
+    mac = _hmac_sha256(_blind_key())
+    return lambda value: mac(value.encode()).hex()
+
+
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
+def _hmac_sha256(key: bytes) -> Callable[[bytes], bytes]:
+    """HMAC-SHA256 (RFC 2104) with the keyed inner and outer states computed once: for
+    short messages this is about three times faster than `hmac.digest` per call."""
+    if len(key) > 64:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+
+    def mac(message: bytes) -> bytes:
+        first = inner.copy()
+        first.update(message)
+        second = outer.copy()
+        second.update(first.digest())
+        return second.digest()
+
+    return mac
 
 
 class EncryptedText(TypeDecorator):
@@ -81,6 +190,26 @@ class EncryptedText(TypeDecorator):
 
     def process_result_value(self, value, dialect):
         return None if value is None else decrypt(value)
+
+
+class EncryptedList(TypeDecorator):
+    """A list of one-line strings (normalised phones, emails) stored as one Fernet token
+    of the items one per line: a one-item list encrypts the same text as the item alone,
+    so a set-based writer can store one token in both `phone` and `phones`.
+
+    Not queryable inside the database; register it like `EncryptedText`."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else encrypt(join_list(list(value)))
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        text = decrypt(value)
+        return text.split("\n") if text else []
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,7 @@ class _Holiday(Schema):
         unknown = RAISE
 
     date = fields.Date(required=True)
+    end = fields.Date(load_default=None)     # last day of a holiday of several days
     name = fields.String(required=True)
     greeting = fields.Boolean(load_default=True)
 
@@ -138,6 +139,10 @@ def parse_template(path: Path) -> dict:
     except ValidationError as exc:
         key, msg = _first_error(exc.messages)
         raise TemplateError(f"{path.name}: key '{key}': {msg}") from exc
+    for i, holiday in enumerate(data["holidays"]):
+        if holiday["end"] is not None and holiday["end"] < holiday["date"]:
+            raise TemplateError(f"{path.name}: key 'holidays.{i}.end': the end is before "
+                                "the start")
     tier_names = {t["name"] for t in data["tiers"]}
     for i, plan in enumerate(data["visit_plans"]):
         if plan["tier"] not in tier_names:

@@ -21,6 +21,9 @@ back-tests on history):
   surveys' tables are part of the metadata).
 
 Each signal is one GROUP BY query over the tenant; Python only merges them per customer.
+Reasons are stored as codes with parameters (`{"code": "purchase_rhythm", "params":
+{"rhythm": 30, "days": 75}}`) and put into words by `describe` at display time, so the
+same stored score reads in English or Chinese.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
@@ -46,11 +49,48 @@ AT_RISK_SCORE = 0.5
 WEIGHTS = {"purchase": 0.8, "interactions": 0.4, "complaints": 0.5, "nps": 0.4}
 
 
+def N_(text: str) -> str:
+    """Mark a message for extraction; it is translated when shown."""
+    return text
+
+
+REASON_TEXTS = {
+    "purchase_rhythm": N_("bought every %(rhythm)s days, nothing for %(days)s days"),
+    "single_order": N_("one order only, nothing for %(days)s days"),
+    "interactions_drop": N_("interactions down %(percent)s%% vs previous quarter"),
+    "complaints": N_("%(count)s complaints in %(days)s days"),
+    "nps_detractor": N_("NPS detractor (score %(score)s)"),
+}
+
+
+class Translate(Protocol):
+    def __call__(self, message: str, **params: Any) -> str: ...
+
+
+def reason(code: str, **params: Any) -> dict[str, Any]:
+    return {"code": code, "params": params}
+
+
+def describe(item: dict[str, Any] | str, translate: Translate | None = None) -> str:
+    """One reason in words: through `translate` (Flask-Babel's `gettext`) for people,
+    plain English without it (logs, CLI). A reason stored as a sentence by an older
+    version is returned as it is."""
+    if isinstance(item, str):
+        return item
+    template = REASON_TEXTS.get(item.get("code", ""))
+    params = item.get("params") or {}
+    if template is None:
+        return str(item.get("code", ""))
+    if translate is not None:
+        return translate(template, **params)
+    return template % params
+
+
 @dataclass
 class Score:
     customer_id: uuid.UUID
     score: float = 0.0
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[dict[str, Any]] = field(default_factory=list)
     value_at_stake: Decimal = Decimal("0.00")
     risks: dict[str, float] = field(default_factory=dict)
 
@@ -102,10 +142,10 @@ def score_customers(session: Session, as_of: datetime) -> dict[uuid.UUID, Score]
         s.risks["purchase"] = min(max((overdue - 1) / 2, 0.0), 1.0)
         if overdue >= 2:
             if row.n > 1:
-                s.reasons.append(f"bought every {round(rhythm)} days, "
-                                 f"nothing for {int(days_since)} days")
+                s.reasons.append(reason("purchase_rhythm", rhythm=round(rhythm),
+                                        days=int(days_since)))
             else:
-                s.reasons.append(f"one order only, nothing for {int(days_since)} days")
+                s.reasons.append(reason("single_order", days=int(days_since)))
         scores[row.customer_id] = s
     if not scores:
         return scores
@@ -135,7 +175,7 @@ def _interactions(session: Session, as_of: datetime, scores: dict[uuid.UUID, Sco
         drop = 1.0 - (row.recent or 0) / row.before
         if drop >= 0.5:
             s.risks["interactions"] = drop
-            s.reasons.append(f"interactions down {round(drop * 100)}% vs previous quarter")
+            s.reasons.append(reason("interactions_drop", percent=round(drop * 100)))
 
 
 def _complaints(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score]) -> None:
@@ -153,7 +193,7 @@ def _complaints(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score
             continue
         s.risks["complaints"] = min(row.n / 3, 1.0)
         if row.n >= 2:
-            s.reasons.append(f"{row.n} complaints in {COMPLAINT_DAYS} days")
+            s.reasons.append(reason("complaints", count=int(row.n), days=COMPLAINT_DAYS))
 
 
 def _nps(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score]) -> None:
@@ -174,7 +214,7 @@ def _nps(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score]) -> N
         s = scores.get(row.customer_id)
         if s is not None and row.score <= 6:
             s.risks["nps"] = 1.0
-            s.reasons.append(f"NPS detractor (score {row.score})")
+            s.reasons.append(reason("nps_detractor", score=int(row.score)))
 
 
 @dataclass(frozen=True)
@@ -206,13 +246,8 @@ class BackTest:
 
 def back_test(session: Session, as_of: datetime, horizon_days: int = 180) -> BackTest:
     """Score the tenant as it was at `as_of`, then look at what happened next: a customer
-    churned if they placed no counted order in the `horizon_days` after `as_of`."""
-    scores = score_customers(session, as_of)
-    came_back = set(session.scalars(
-        select(Order.customer_id).where(
-            Order.status.in_(COUNTED_STATUSES), Order.placed_at >= as_of,
-            Order.placed_at < as_of + timedelta(days=horizon_days)).distinct()))
-    churned = {cid for cid in scores if cid not in came_back}
-    flagged = {cid for cid, s in scores.items() if s.at_risk}
-    return BackTest(as_of, horizon_days, len(scores), len(flagged), len(churned),
-                    len(flagged & churned))
+    churned if they placed no counted order in the `horizon_days` after `as_of`
+    (`saas.analytics.backtest` has the details)."""
+    from saas.analytics import backtest
+
+    return backtest.outcome(session, as_of, horizon_days).summary

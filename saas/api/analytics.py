@@ -4,20 +4,22 @@ and a recompute trigger. Every figure carries its `computed_at` stamp."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
+from flask_babel import gettext
 from flask_smorest import Blueprint
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
-from saas.analytics import baskets, churn
+from saas.analytics import backtest, baskets, churn
 from saas.api.common import Schema, current_tenant, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
 from saas.jobs.queue import enqueue_after_commit
 from saas.models.analytics import AnalyticsFit, AssociationRule, ChurnScore, CustomerClv
-from saas.models.base import utcnow
 from saas.models.customers import Customer
+from saas.models.tenant import Staff
 from saas.services import customers as customer_service
 
 blp = Blueprint("api_analytics", __name__, url_prefix="/analytics",
@@ -52,7 +54,12 @@ class ChurnSchema(Schema):
     customer_id = ma.fields.UUID(attribute="id")
     score = ma.fields.Float()
     at_risk = ma.fields.Boolean()
-    reasons = ma.fields.List(ma.fields.String())
+    reasons = ma.fields.Function(
+        lambda s: [churn.describe(r, gettext) for r in s.reasons or []],
+        metadata={"description": "The reasons in words, in the caller's language."})
+    reason_codes = ma.fields.Function(
+        lambda s: [r for r in s.reasons or [] if isinstance(r, dict)],
+        metadata={"description": "The same reasons as `{code, params}`."})
     value_at_stake = ma.fields.Decimal(as_string=True)
     computed_at = ma.fields.DateTime()
 
@@ -106,7 +113,7 @@ ClvListArgs = page_args("AnalyticsClvListArgs",
                         sorts=("clv", "p_alive", "expected_purchases_90d"), default="-clv")
 ChurnListArgs = page_args("AnalyticsChurnListArgs", sorts=("score", "value_at_stake"),
                           default="-value_at_stake", at_risk=ma.fields.Boolean(),
-                          owner_id=ma.fields.UUID())
+                          owner_id=ma.fields.UUID(), department=ma.fields.String())
 RuleListArgs = page_args("AnalyticsRuleListArgs", sorts=("lift", "confidence", "support"),
                          default="-lift", product_id=ma.fields.UUID())
 
@@ -179,6 +186,11 @@ def list_churn(args):
     if args.get("owner_id"):
         stmt = stmt.where(ChurnScore.id.in_(
             select(Customer.id).where(Customer.owner_id == args["owner_id"])))
+    if args.get("department"):
+        stmt = stmt.where(ChurnScore.id.in_(
+            select(Customer.id).join(Staff, and_(Staff.tenant_id == Customer.tenant_id,
+                                                 Staff.id == Customer.owner_id))
+            .where(Staff.department == args["department"])))
     return paginate(db.session, stmt, args,
                     columns={"score": ChurnScore.score,
                              "value_at_stake": ChurnScore.value_at_stake},
@@ -187,6 +199,8 @@ def list_churn(args):
 
 class BackTestArgs(Schema):
     days = ma.fields.Integer(load_default=180, validate=ma.validate.Range(min=7, max=730))
+    as_of = ma.fields.Date(metadata={"description": "Score as of this day (default: "
+                                                    "`days` ago); `as_of` + `days` ≤ today."})
 
 
 class BackTestSchema(Schema):
@@ -198,6 +212,9 @@ class BackTestSchema(Schema):
     flagged_and_churned = ma.fields.Integer()
     recall = ma.fields.Float(allow_none=True)
     precision = ma.fields.Float(allow_none=True)
+    caught_by = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer())
+    value_flagged_and_churned = ma.fields.Decimal(as_string=True)
+    value_missed = ma.fields.Decimal(as_string=True)
 
 
 @blp.route("/churn/back-test")
@@ -207,8 +224,10 @@ class BackTestSchema(Schema):
 def churn_back_test(args):
     """Score the tenant as it was `days` ago and count how many of the customers who
     then placed no order in those `days` had been flagged (computed on request)."""
-    days = args["days"]
-    return churn.back_test(db.session, utcnow() - timedelta(days=days), days).as_dict()
+    as_of = args.get("as_of")
+    start = (datetime.combine(as_of, time(), ZoneInfo(current_tenant().timezone or "UTC"))
+             if as_of else None)
+    return backtest.run(db.session, start, args["days"]).as_dict()
 
 
 @blp.route("/recompute", methods=["POST"])

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from saas import timeline as timeline_registry
 from saas.api import privacy as privacy_api
-from saas.api.common import Schema, api_actor, require
+from saas.api.common import FastDumpSchema, Schema, api_actor, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
 from saas.models.customers import Customer
@@ -21,7 +21,7 @@ blp = Blueprint("api_customers", __name__, url_prefix="/customers",
                 description="Customer profiles, search, bulk upsert and the 360 view.")
 
 
-class CustomerSchema(Schema):
+class CustomerSchema(FastDumpSchema):
     id = ma.fields.UUID()
     kind = ma.fields.String()
     name = ma.fields.String()
@@ -125,7 +125,7 @@ class CustomerKeyFiguresSchema(Schema):
         return privacy_api.redact_customer(data)
 
 
-class TimelineItemSchema(Schema):
+class TimelineItemSchema(FastDumpSchema):
     at = ma.fields.DateTime()
     kind = ma.fields.String()
     title = ma.fields.String()
@@ -158,6 +158,7 @@ CustomerListArgs = page_args(
     owner_id=ma.fields.String(metadata={"description": "Staff id, or `none`."}),
     created_from=ma.fields.String(), created_to=ma.fields.String(),
     include_merged=ma.fields.String(),
+    segment=ma.fields.String(metadata={"description": "A saved segment's id."}),
     **{name: ma.fields.String() for name in customer_list.EQUALITY_FIELDS})
 SORT_COLUMNS = dict(customer_list.SORTS)
 

@@ -12,6 +12,7 @@ from saas.api.pagination import keyset_page, page_schema
 from saas.extensions import db
 from saas.models.interactions import CHANNELS, DIRECTIONS, KINDS, Interaction
 from saas.services import interactions as interaction_service
+from saas.services import row_scope
 
 blp = Blueprint("api_interactions", __name__, url_prefix="",
                 description="The interaction log of each customer.")
@@ -51,6 +52,7 @@ class InteractionListArgs(Schema):
 @blp.arguments(InteractionListArgs, location="query")
 @blp.response(200, page_schema(InteractionSchema))
 def list_interactions(args, customer_id: uuid.UUID):
+    row_scope.ensure_visible(db.session, api_actor(), customer_id)
     stmt = interaction_service.list_interactions(db.session, customer_id)
     return keyset_page(db.session, stmt,
                        [Interaction.occurred_at.desc(), Interaction.id.desc()],
@@ -62,6 +64,7 @@ def list_interactions(args, customer_id: uuid.UUID):
 @blp.arguments(InteractionCreateSchema)
 @blp.response(201, InteractionSchema)
 def log_interaction(data, customer_id: uuid.UUID):
+    row_scope.ensure_visible(db.session, api_actor(), customer_id)
     interaction = interaction_service.log_interaction(db.session, api_actor(), customer_id,
                                                       data)
     db.session.commit()
@@ -72,4 +75,6 @@ def log_interaction(data, customer_id: uuid.UUID):
 @require("customers.read")
 @blp.response(200, InteractionSchema)
 def get_interaction(interaction_id: uuid.UUID):
-    return interaction_service.get_interaction(db.session, interaction_id)
+    found = interaction_service.get_interaction(db.session, interaction_id)
+    row_scope.ensure_visible(db.session, api_actor(), found.customer_id)
+    return found

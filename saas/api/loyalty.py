@@ -4,12 +4,14 @@ membership), redemption, adjustments, coupons, referral codes and membership lev
 from __future__ import annotations
 
 import marshmallow as ma
+from flask import g, request
 from flask_smorest import Blueprint
 
 from saas.api.common import Schema, api_actor, require
 from saas.extensions import db
 from saas.services import loyalty as loyalty_service
 from saas.services import referrals as referral_service
+from saas.services import row_scope
 
 blp = Blueprint("api_loyalty", __name__, url_prefix="/loyalty",
                 description="Loyalty points, rewards and referrals.")
@@ -178,6 +180,14 @@ def update_reward(data, reward_id):
     reward = loyalty_service.update_reward(db.session, api_actor(), reward_id, data)
     db.session.commit()
     return reward
+
+
+@blp.before_request
+def _customer_in_row_scope():
+    """Every route with a customer id: 404 outside the caller's row scope (issue 11)."""
+    customer_id = (request.view_args or {}).get("customer_id")
+    if customer_id is not None and g.get("staff") is not None:
+        row_scope.ensure_visible(db.session, api_actor(), customer_id)
 
 
 @blp.route("/customers/<uuid:customer_id>")

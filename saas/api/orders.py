@@ -7,11 +7,13 @@ import uuid
 import marshmallow as ma
 from flask_smorest import Blueprint
 
+from saas.api import privacy as privacy_api
 from saas.api.common import Schema, api_actor, require
 from saas.api.pagination import keyset_page, page_schema
 from saas.extensions import db
 from saas.models.orders import ORDER_STATUSES, Order
 from saas.services import orders as order_service
+from saas.services import row_scope
 
 blp = Blueprint("api_orders", __name__, url_prefix="",
                 description="Orders with lines; amounts are decimal strings.")
@@ -40,6 +42,11 @@ class OrderSchema(Schema):
 
     def _lines(self, order: Order) -> list[dict]:
         return OrderLineSchema(many=True).dump(order_service.order_lines(db.session, order.id))
+
+    @ma.post_dump
+    def _hide_amounts(self, data, **kwargs):
+        """Amounts are left out for roles that may not see them (privacy, issue 11)."""
+        return privacy_api.redact_order(data)
 
 
 class OrderLineInputSchema(Schema):
@@ -79,6 +86,7 @@ class OrderListArgs(Schema):
 @blp.arguments(OrderListArgs, location="query")
 @blp.response(200, page_schema(OrderSchema))
 def list_orders(args, customer_id: uuid.UUID):
+    row_scope.ensure_visible(db.session, api_actor(), customer_id)
     stmt = order_service.list_orders(db.session, customer_id)
     return keyset_page(db.session, stmt, [Order.placed_at.desc(), Order.id.desc()],
                        args["limit"], args["cursor"])
@@ -89,6 +97,7 @@ def list_orders(args, customer_id: uuid.UUID):
 @blp.arguments(OrderCreateSchema)
 @blp.response(201, OrderSchema)
 def place_order(data, customer_id: uuid.UUID):
+    row_scope.ensure_visible(db.session, api_actor(), customer_id)
     order = order_service.place_order(db.session, api_actor(), customer_id, data)
     db.session.commit()
     return order
@@ -98,7 +107,14 @@ def place_order(data, customer_id: uuid.UUID):
 @require("customers.read")
 @blp.response(200, OrderSchema)
 def get_order(order_id: uuid.UUID):
-    return order_service.get_order(db.session, order_id)
+    return _visible_order(order_id)
+
+
+def _visible_order(order_id: uuid.UUID) -> Order:
+    """The order, or 404 when its customer is outside the caller's row scope."""
+    order = order_service.get_order(db.session, order_id)
+    row_scope.ensure_visible(db.session, api_actor(), order.customer_id)
+    return order
 
 
 @blp.route("/orders/<uuid:order_id>/refund", methods=["POST"])
@@ -106,6 +122,7 @@ def get_order(order_id: uuid.UUID):
 @blp.arguments(OrderRefundSchema)
 @blp.response(200, OrderSchema)
 def refund_order(data, order_id: uuid.UUID):
+    _visible_order(order_id)
     order = order_service.refund_order(db.session, api_actor(), order_id, data.get("reason"))
     db.session.commit()
     return order
@@ -116,6 +133,7 @@ def refund_order(data, order_id: uuid.UUID):
 @blp.arguments(OrderStatusSchema)
 @blp.response(200, OrderSchema)
 def set_order_status(data, order_id: uuid.UUID):
+    _visible_order(order_id)
     order = order_service.set_status(db.session, api_actor(), order_id, data["status"])
     db.session.commit()
     return order

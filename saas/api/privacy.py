@@ -59,6 +59,14 @@ def redact_customer(data: dict[str, Any]) -> dict[str, Any]:
     return field_access.redact(request_access(), data)
 
 
+def redact_contact(data: dict[str, Any]) -> dict[str, Any]:
+    return field_access.redact_contact(request_access(), data)
+
+
+def redact_order(data: dict[str, Any]) -> dict[str, Any]:
+    return field_access.redact_order(request_access(), data)
+
+
 def redact_timeline(items: list) -> list:
     return field_access.redact_timeline(request_access(), items)
 
@@ -70,28 +78,40 @@ def check_filters(filters: dict[str, Any]) -> None:
 # -- schemas ---------------------------------------------------------------------------
 
 class PrivacyRoleAccessSchema(Schema):
+    level = ma.fields.String(metadata={"description": "write, read, masked or hidden"})
     visible = ma.fields.Boolean()
     editable = ma.fields.Boolean()
+    masked = ma.fields.Boolean()
 
 
 class PrivacyFieldSchema(Schema):
     key = ma.fields.String()
     label = ma.fields.String()
     custom = ma.fields.Boolean()
+    maskable = ma.fields.Boolean()
     roles = ma.fields.Dict(keys=ma.fields.String(),
                            values=ma.fields.Nested(PrivacyRoleAccessSchema))
 
 
 class PrivacyFieldSettingsSchema(Schema):
     roles = ma.fields.List(ma.fields.String())
+    levels = ma.fields.List(ma.fields.String())
     fields = ma.fields.List(ma.fields.Nested(PrivacyFieldSchema))
 
 
 class PrivacyFieldChangeSchema(Schema):
     role = ma.fields.String(required=True)
     field = ma.fields.String(required=True)
-    visible = ma.fields.Boolean(required=True)
+    level = ma.fields.String(validate=ma.validate.OneOf(field_access.LEVELS), metadata={
+        "description": "write, read, masked (maskable fields only) or hidden."})
+    visible = ma.fields.Boolean(metadata={"description": "Older form of `level`."})
     editable = ma.fields.Boolean(load_default=True)
+    masked = ma.fields.Boolean(load_default=False)
+
+    @ma.validates_schema
+    def _level_or_visible(self, data, **kwargs):
+        if "level" not in data and "visible" not in data:
+            raise ma.ValidationError("Give the level.", "level")
 
 
 class PrivacyFieldChangesSchema(Schema):
@@ -145,6 +165,18 @@ class PrivacyAccessEntrySchema(Schema):
     ip = ma.fields.String(allow_none=True)
     user_agent = ma.fields.String(allow_none=True)
     details = ma.fields.Dict(attribute="changes")
+
+
+class PrivacyRevealSchema(Schema):
+    field = ma.fields.String(required=True, metadata={
+        "description": "A maskable field key: phones, emails, wechat_id, address, "
+                       "external_id or cf.<key> of a text custom field."})
+
+
+class PrivacyRevealedSchema(Schema):
+    field = ma.fields.String()
+    value = ma.fields.Raw(allow_none=True, metadata={
+        "description": "The clear value (a list for phones and emails)."})
 
 
 class PrivacyEraseSchema(Schema):
@@ -217,6 +249,7 @@ def put_row_scope(data):
 @blp.response(200, PrivacyConsentSchema)
 def get_consent(customer_id: uuid.UUID):
     customer = row_scope.get_customer(db.session, api_actor(), customer_id)
+    field_access.require_visible(request_access(), "consent")
     return {"current": consent.derived_state(db.session, customer.id),
             "history": consent.history(db.session, customer.id)}
 
@@ -227,6 +260,7 @@ def get_consent(customer_id: uuid.UUID):
 @blp.response(200, PrivacyConsentSchema)
 def post_consent(data, customer_id: uuid.UUID):
     customer = row_scope.get_customer(db.session, api_actor(), customer_id)
+    field_access.require_visible(request_access(), "consent", write=True)
     consent.change(db.session, api_actor(), customer.id, data["channel"], data["status"],
                    data["source"])
     db.session.commit()
@@ -242,6 +276,20 @@ def access_log(args, customer_id: uuid.UUID):
     """Who viewed, exported or revealed this customer's data in the last `days` days."""
     customer = row_scope.get_customer(db.session, api_actor(), customer_id)
     return read_audit.who_saw(db.session, customer.id, args["days"])
+
+
+@blp.route("/customers/<uuid:customer_id>/reveal", methods=["POST"])
+@require("customers.read")
+@blp.arguments(PrivacyRevealSchema)
+@blp.response(200, PrivacyRevealedSchema)
+def reveal_field(data, customer_id: uuid.UUID):
+    """The clear value of a field the caller's role sees masked; recorded in the read
+    audit (who, when, which field, IP and user agent)."""
+    actor = api_actor()
+    customer = row_scope.get_customer(db.session, actor, customer_id)
+    value = field_access.reveal(db.session, actor, customer, data["field"], "API")
+    db.session.commit()
+    return {"field": data["field"], "value": value}
 
 
 @blp.route("/customers/<uuid:customer_id>/export")

@@ -22,7 +22,11 @@ class SegmentSchema(Schema):
 
 
 class SegmentWithCountSchema(SegmentSchema):
-    count = ma.fields.Integer()
+    count = ma.fields.Integer(allow_none=True, metadata={
+        "description": "Null while the rule has problems."})
+    problems = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(
+        ma.fields.String()), metadata={"description": "What in the stored rule no longer "
+                                       "exists (a deleted custom field or tier), by path."})
 
 
 class SegmentCreateSchema(Schema):
@@ -99,9 +103,10 @@ def count_rule(data):
 @blp.response(200, SegmentWithCountSchema)
 def get_segment(segment_id):
     segment = segment_service.get_segment(db.session, segment_id)
+    problems = segment_service.rule_problems(db.session, segment)
     return {"id": segment.id, "name": segment.name, "description": segment.description,
-            "rule": segment.rule, "created_at": segment.created_at,
-            "count": segment_service.count(db.session, segment_id)}
+            "rule": segment.rule, "created_at": segment.created_at, "problems": problems,
+            "count": None if problems else segment_service.count(db.session, segment_id)}
 
 
 @blp.route("/<uuid:segment_id>", methods=["PATCH"])

@@ -6,14 +6,15 @@ import uuid
 from datetime import timedelta
 
 import marshmallow as ma
-from flask import current_app, request, send_file
+from flask import current_app, g, request, send_file
 from flask_smorest import Blueprint
 
 from saas.api.common import Schema, api_actor, current_tenant, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
 from saas.models.tickets import PRIORITIES, STATUSES, TICKET_CHANNELS, TICKET_TYPES, Ticket
-from saas.services import sla, ticket_analysis
+from saas.services import holidays as holiday_service
+from saas.services import row_scope, sla, ticket_analysis
 from saas.services import tickets as ticket_service
 from saas.services.errors import InvalidInput
 from saas.services.visits import tenant_today
@@ -107,7 +108,7 @@ class TicketSettingsSchema(Schema):
     working_hours = ma.fields.List(ma.fields.String(), required=True)
     priorities = ma.fields.Dict(keys=ma.fields.String(),
                                 values=ma.fields.Nested(TicketSlaTargetSchema), required=True)
-    holidays = ma.fields.List(ma.fields.String(), load_default=list)
+    holidays = ma.fields.List(ma.fields.String(), dump_only=True)
     timezone = ma.fields.String(dump_only=True)
 
 
@@ -126,15 +127,29 @@ def _settings() -> dict:
             "timezone": tenant.timezone}
 
 
+@blp.before_request
+def _ticket_in_row_scope():
+    """Every route with a ticket id: 404 when the ticket's customer is outside the
+    caller's row scope (privacy, issue 11)."""
+    ticket_id = (request.view_args or {}).get("ticket_id")
+    if ticket_id is not None and g.get("staff") is not None:
+        ticket = ticket_service.get_ticket(db.session, ticket_id)
+        row_scope.ensure_visible(db.session, api_actor(), ticket.customer_id)
+
+
 @blp.route("")
 @require("tickets.read")
 @blp.arguments(TicketListArgs, location="query")
 @blp.response(200, page_schema(TicketSchema))
 def list_tickets(args):
-    stmt = ticket_service.query(db.session, api_actor(), queue=args["queue"],
+    actor = api_actor()
+    if args.get("customer_id"):
+        row_scope.ensure_visible(db.session, actor, args["customer_id"])
+    stmt = ticket_service.query(db.session, actor, queue=args["queue"],
                                 status=args.get("status"), priority=args.get("priority"),
                                 customer_id=args.get("customer_id"),
                                 owner_id=args.get("owner_id"), cause=args.get("cause"))
+    stmt = row_scope.limit_by_customer(db.session, actor, stmt, Ticket.customer_id)
     return paginate(db.session, stmt, args,
                     columns={"opened_at": Ticket.opened_at,
                              "resolution_due_at": Ticket.resolution_due_at},
@@ -148,6 +163,7 @@ def list_tickets(args):
 def create_ticket(data):
     if data.get("watchers") is not None:
         data["watchers"] = [str(w) for w in data["watchers"]]
+    row_scope.ensure_visible(db.session, api_actor(), data["customer_id"])
     ticket = ticket_service.create_ticket(db.session, api_actor(), {"channel": "api", **data})
     db.session.commit()
     return ticket
@@ -252,9 +268,68 @@ def download_attachment(ticket_id: uuid.UUID, attachment_id: uuid.UUID):
                      download_name=attachment.filename)
 
 
+class HolidaySchema(Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    start = ma.fields.Date()
+    end = ma.fields.Date()
+    greeting = ma.fields.Boolean()
+
+
+class HolidayCreateSchema(Schema):
+    name = ma.fields.String(required=True)
+    start = ma.fields.Date(required=True)
+    end = ma.fields.Date(allow_none=True)
+    greeting = ma.fields.Boolean()
+
+
+class HolidayUpdateSchema(Schema):
+    name = ma.fields.String()
+    start = ma.fields.Date()
+    end = ma.fields.Date(allow_none=True)
+    greeting = ma.fields.Boolean()
+
+
+@blp.route("/holidays")
+@require("tickets.read")
+@blp.response(200, HolidaySchema(many=True))
+def list_holidays():
+    return holiday_service.calendar(current_tenant())
+
+
+@blp.route("/holidays", methods=["POST"])
+@require("settings.manage")
+@blp.arguments(HolidayCreateSchema)
+@blp.response(201, HolidaySchema)
+def create_holiday(data):
+    holiday = holiday_service.add_holiday(db.session, api_actor(), data)
+    db.session.commit()
+    return holiday
+
+
+@blp.route("/holidays/<uuid:holiday_id>", methods=["PATCH"])
+@require("settings.manage")
+@blp.arguments(HolidayUpdateSchema)
+@blp.response(200, HolidaySchema)
+def update_holiday(data, holiday_id: uuid.UUID):
+    holiday = holiday_service.update_holiday(db.session, api_actor(), holiday_id, data)
+    db.session.commit()
+    return holiday
+
+
+@blp.route("/holidays/<uuid:holiday_id>", methods=["DELETE"])
+@require("settings.manage")
+@blp.response(204)
+def delete_holiday(holiday_id: uuid.UUID):
+    holiday_service.remove_holiday(db.session, api_actor(), holiday_id)
+    db.session.commit()
+
+
 class TicketAnalysisArgs(Schema):
     since = ma.fields.Date()
     until = ma.fields.Date()
+    bucket = ma.fields.String(load_default="month",
+                              validate=ma.validate.OneOf(ticket_analysis.BUCKETS))
 
 
 class TicketParetoSchema(Schema):
@@ -283,9 +358,21 @@ class TicketReopenSchema(Schema):
     rate = ma.fields.Float(allow_none=True)
 
 
+class TicketTrendSeriesSchema(Schema):
+    cause = ma.fields.String()
+    counts = ma.fields.List(ma.fields.Integer())
+
+
+class TicketTrendSchema(Schema):
+    periods = ma.fields.List(ma.fields.String())
+    series = ma.fields.List(ma.fields.Nested(TicketTrendSeriesSchema))
+
+
 class TicketAnalysisSchema(Schema):
     since = ma.fields.Date()
     until = ma.fields.Date()
+    bucket = ma.fields.String()
+    trend = ma.fields.Nested(TicketTrendSchema)
     pareto = ma.fields.List(ma.fields.Nested(TicketParetoSchema))
     by_period = ma.fields.List(ma.fields.Nested(TicketPeriodSchema))
     by_agent = ma.fields.List(ma.fields.Nested(TicketTimesSchema))
@@ -300,4 +387,4 @@ class TicketAnalysisSchema(Schema):
 def analysis(args):
     until = args.get("until") or tenant_today(db.session)
     since = args.get("since") or until - timedelta(days=180)
-    return ticket_analysis.summary(db.session, since, until)
+    return ticket_analysis.summary(db.session, since, until, args["bucket"])

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 from saas.api.common import Schema, api_actor, current_staff, require
 from saas.extensions import db
 from saas.models.visits import VISIT_METHODS
+from saas.services import row_scope
 from saas.services import visits as visit_service
 
 blp = Blueprint("api_visits", __name__, url_prefix="/visits",
@@ -93,11 +94,47 @@ class VisitReportRowSchema(Schema):
     outcomes = ma.fields.List(ma.fields.Nested(VisitOutcomeSchema))
 
 
+class VisitEffectArgs(Schema):
+    since = ma.fields.Date()
+    until = ma.fields.Date()
+    window_days = ma.fields.Integer(load_default=30)
+
+
+class VisitEffectRowSchema(Schema):
+    plan_id = ma.fields.UUID()
+    tier = ma.fields.String()
+    method = ma.fields.String()
+    outcome = ma.fields.String()
+    visits = ma.fields.Integer()
+    orders_before = ma.fields.Integer()
+    orders_after = ma.fields.Integer()
+    orders_change = ma.fields.Integer()
+    spend_before = ma.fields.Decimal(as_string=True)
+    spend_after = ma.fields.Decimal(as_string=True)
+    spend_change = ma.fields.Decimal(as_string=True)
+    bought_after = ma.fields.Integer()
+    bought_after_rate = ma.fields.Float(allow_none=True)
+
+
+class VisitEffectSchema(Schema):
+    since = ma.fields.Date()
+    until = ma.fields.Date()
+    window_days = ma.fields.Integer()
+    currency = ma.fields.String()
+    total = ma.fields.Nested(VisitEffectRowSchema)
+    by_plan = ma.fields.List(ma.fields.Nested(VisitEffectRowSchema))
+    by_method = ma.fields.List(ma.fields.Nested(VisitEffectRowSchema))
+    by_outcome = ma.fields.List(ma.fields.Nested(VisitEffectRowSchema))
+
+
 @blp.route("")
 @require("customers.read")
 @blp.response(200, MyVisitsSchema)
 def my_visits():
-    return visit_service.my_visits(db.session, current_staff().id)
+    buckets = visit_service.my_visits(db.session, current_staff().id)
+    visible = {t.id for t in row_scope.keep_visible(
+        db.session, api_actor(), [t for tasks in buckets.values() for t in tasks])}
+    return {name: [t for t in tasks if t.id in visible] for name, tasks in buckets.items()}
 
 
 @blp.route("/<uuid:task_id>/record", methods=["POST"])
@@ -105,6 +142,8 @@ def my_visits():
 @blp.arguments(VisitRecordSchema)
 @blp.response(200, VisitTaskSchema)
 def record_visit(data, task_id: uuid.UUID):
+    row_scope.ensure_visible(db.session, api_actor(),
+                             visit_service.get_task(db.session, task_id).customer_id)
     task = visit_service.record_visit(db.session, api_actor(), task_id, data)
     db.session.commit()
     return task
@@ -155,3 +194,13 @@ def report(args):
     until = args.get("until") or visit_service.tenant_today(db.session)
     since = args.get("since") or until - timedelta(days=90)
     return visit_service.report(db.session, since, until)
+
+
+@blp.route("/report/purchases")
+@require("reports.read")
+@blp.arguments(VisitEffectArgs, location="query")
+@blp.response(200, VisitEffectSchema)
+def purchase_effect(args):
+    until = args.get("until") or visit_service.tenant_today(db.session)
+    since = args.get("since") or until - timedelta(days=90)
+    return visit_service.purchase_effect(db.session, since, until, args["window_days"])

@@ -31,3 +31,24 @@ def recompute_all_tenants() -> int:
     for tenant_id in ids:
         enqueue("saas.jobs.analytics:recompute_tenant", tenant_id)
     return len(ids)
+
+
+@tenant_job(retries=2, intervals=[60, 600], timeout=3600)
+def refresh_dashboard(tenant_id: uuid.UUID, full: bool = False) -> dict:
+    """Rebuild the tenant's dashboard facts and stamp (committed together by the
+    runner, so the page never shows a half-refreshed set)."""
+    from saas.analytics import dashboard
+
+    return dashboard.refresh(db.session, full=full)
+
+
+@tenant_job(retries=0, timeout=600, tenant=False)
+def refresh_all_dashboards() -> int:
+    """Periodic entry point: one dashboard job per active tenant."""
+    from saas.jobs.queue import enqueue
+
+    ids = db.session.scalars(select(Tenant.id).where(Tenant.status == "active")).all()
+    db.session.commit()
+    for tenant_id in ids:
+        enqueue("saas.jobs.analytics:refresh_dashboard", tenant_id)
+    return len(ids)

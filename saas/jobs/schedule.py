@@ -49,6 +49,8 @@ PERIODIC: list[Periodic] = [
              cron="15 4 * * *"),
     Periodic("analytics-nightly", "saas.jobs.analytics:recompute_all_tenants",
              cron="45 2 * * *"),
+    Periodic("dashboard-refresh", "saas.jobs.analytics:refresh_all_dashboards",
+             cron="10 */3 * * *"),
 ]
 
 

@@ -75,7 +75,8 @@ class CampaignRecipient(TenantScoped, Base):
     """One customer of the launch-time snapshot and what happened to their message.
 
     `held` rows wait for the A/B winner; `sending` rows carry `claimed_at`, and a sweep
-    returns them to `pending` only after the lease has run out.
+    returns them to `pending` only after the lease has run out. `opted_out_at` is set when
+    the customer followed this message's own unsubscribe link (opt-outs per variant).
     """
 
     __tablename__ = "campaign_recipients"
@@ -106,3 +107,4 @@ class CampaignRecipient(TenantScoped, Base):
     delivery_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     click_count: Mapped[int] = mapped_column(Integer, default=0)
     first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

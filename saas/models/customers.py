@@ -1,9 +1,12 @@
 """Customers and what hangs directly off them: lookup keys, contacts, custom field
 definitions and saved list views.
 
-Phones are stored normalised to E.164 and emails lower-cased, both in the customer's own
-lists and in `customer_lookups`, one row per value: an ordinary b-tree index there makes
-"who has this phone?" fast on every backend, and duplicate detection can group on it.
+Phones are normalised to E.164 and emails lower-cased. Personal fields (phones, emails,
+WeChat id, address) are encrypted at rest (Fernet tokens from the key ring); each phone
+and email also has a row in `customer_lookups` holding its blind index (a keyed hash,
+`identifiers.lookup_value`), whose b-tree index makes "who has this phone?" fast on every
+backend and lets duplicate detection group on it. The address has a blind index of its
+own (`address_index`) for "same address" duplicates.
 Tags and custom fields are JSON (JSONB with GIN indexes on PostgreSQL, so `@>` filters
 use an index); the name has a pg_trgm GIN index on PostgreSQL for substring search.
 """
@@ -11,12 +14,13 @@ use an index); the name has a pg_trgm GIN index on PostgreSQL for substring sear
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from saas.crypto import EncryptedText, register_encrypted
+from saas.crypto import EncryptedList, EncryptedText, blind_index, register_encrypted
 from saas.models.base import Base, TenantScoped, UTCDateTime, tenant_fk, utcnow
 from saas.models.types import JSONType
 
@@ -41,8 +45,7 @@ class Customer(TenantScoped, Base):
         Index("ix_customers_tenant_owner", "tenant_id", "owner_id"),
         Index("ix_customers_tenant_merged_into", "tenant_id", "merged_into_id"),
         Index("ix_customers_tenant_category", "tenant_id", "category"),
-        Index("ix_customers_tenant_phone", "tenant_id", "phone"),
-        Index("ix_customers_tenant_email", "tenant_id", "email"),
+        Index("ix_customers_tenant_address_index", "tenant_id", "address_index"),
         Index("ix_customers_name_trgm", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
         Index("ix_customers_tags", "tags", postgresql_using="gin",
@@ -53,12 +56,14 @@ class Customer(TenantScoped, Base):
 
     kind: Mapped[str] = mapped_column(String(10), default="person")
     name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(20))
-    email: Mapped[str | None] = mapped_column(String(254))
-    phones: Mapped[list] = mapped_column(JSONType, default=list)
-    emails: Mapped[list] = mapped_column(JSONType, default=list)
-    wechat_id: Mapped[str | None] = mapped_column(String(64))
-    address: Mapped[str | None] = mapped_column(Text)
+    # Encrypted at rest (privacy, issue 11): plain text / lists in Python.
+    phone: Mapped[str | None] = mapped_column(EncryptedText())
+    email: Mapped[str | None] = mapped_column(EncryptedText())
+    phones: Mapped[list] = mapped_column(EncryptedList(), default=list)
+    emails: Mapped[list] = mapped_column(EncryptedList(), default=list)
+    wechat_id: Mapped[str | None] = mapped_column(EncryptedText())
+    address: Mapped[str | None] = mapped_column(EncryptedText())
+    address_index: Mapped[str | None] = mapped_column(String(64))
     industry: Mapped[str | None] = mapped_column(String(100))
     company_size: Mapped[str | None] = mapped_column(String(40))
     purchasing_power: Mapped[str | None] = mapped_column(String(20))
@@ -77,9 +82,29 @@ class Customer(TenantScoped, Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                  onupdate=utcnow)
 
+    @validates("address")
+    def _keep_address_index(self, _key: str, value: str | None) -> str | None:
+        """Every ORM write of the address keeps its blind index in step."""
+        self.address_index = address_key(value)
+        return value
+
+
+def address_key(address: str | None,
+                index: Callable[[str], str] = blind_index) -> str | None:
+    """The blind index of an address (case and spacing ignored), or None when empty;
+    `index` may be a `saas.crypto.indexer()` for use outside the app context."""
+    text = " ".join((address or "").split()).lower()
+    return index(text) if text else None
+
+
+for _column in ("phone", "email", "phones", "emails", "wechat_id", "address"):
+    register_encrypted(Customer, _column)
+
 
 class CustomerLookup(TenantScoped, Base):
-    """One normalised phone or email of a customer (kept in step by the customer service)."""
+    """One phone or email of a customer as its blind index (`value` is
+    `identifiers.lookup_value` of the normalised text; kept in step by the customer
+    service)."""
 
     __tablename__ = "customer_lookups"
     __table_args__ = (

@@ -101,6 +101,7 @@ class Coupon(TenantScoped, Base):
         UniqueConstraint("tenant_id", "code"),
         tenant_fk("customer_id", "customers", ondelete="CASCADE"),
         tenant_fk("reward_id", "rewards"),
+        Index("ix_coupons_tenant_customer", "tenant_id", "customer_id", "used_at"),
     )
 
     code: Mapped[str] = mapped_column(String(24))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, Index, String, UniqueConstraint, Uuid
+from sqlalchemy import Boolean, Index, String, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.models.base import Base, TenantScoped, UTCDateTime, tenant_fk, utcnow
@@ -23,7 +23,9 @@ CONSENT_SOURCES = ("form", "import", "unsubscribe", "staff", "api", "system")
 
 
 class RoleFieldPermission(TenantScoped, Base):
-    """One role's access to one customer field (absent row = visible and editable)."""
+    """One role's access to one customer field (absent row = visible and editable).
+
+    `masked`: visible only masked (138****8000) until revealed, which is audited."""
 
     __tablename__ = "role_field_permissions"
     __table_args__ = (UniqueConstraint("tenant_id", "role", "field"),)
@@ -32,6 +34,7 @@ class RoleFieldPermission(TenantScoped, Base):
     field: Mapped[str] = mapped_column(String(80))
     visible: Mapped[bool] = mapped_column(Boolean, default=True)
     editable: Mapped[bool] = mapped_column(Boolean, default=True)
+    masked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class RoleRowScope(TenantScoped, Base):

@@ -43,15 +43,23 @@ def _converted(session: Session, campaign: Campaign) -> set:
 
 
 def _opted_out(session: Session, campaign: Campaign) -> set:
+    """Recipients who followed this message's unsubscribe link; a withdrawal by another
+    route (staff, API, import) after the message counts too, but a link of another
+    campaign never does."""
     out = set()
-    for rid, sent_at, consent in session.execute(select(
-            CampaignRecipient.id, CampaignRecipient.sent_at, Customer.consent).join(
+    for rid, sent_at, opted_at, consent in session.execute(select(
+            CampaignRecipient.id, CampaignRecipient.sent_at, CampaignRecipient.opted_out_at,
+            Customer.consent).join(
             Customer, and_(Customer.tenant_id == CampaignRecipient.tenant_id,
                            Customer.id == CampaignRecipient.customer_id)).where(
             CampaignRecipient.campaign_id == campaign.id,
             CampaignRecipient.status == "sent")):
+        if opted_at is not None:
+            out.add(rid)
+            continue
         entry = (consent or {}).get(campaign.channel)
-        if isinstance(entry, dict) and entry.get("status") == "withdrawn" and entry.get("at"):
+        if isinstance(entry, dict) and entry.get("status") == "withdrawn" and entry.get("at") \
+                and entry.get("source") != "unsubscribe link":
             try:
                 at = datetime.fromisoformat(entry["at"])
             except ValueError:

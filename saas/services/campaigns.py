@@ -590,7 +590,8 @@ def _send_one(session: Session, tenant: Tenant, campaign: Campaign,
     if campaign.channel in CONSENT_CHANNELS:
         from saas.services.unsubscribe import unsubscribe_url
 
-        values["unsubscribe_url"] = unsubscribe_url(tenant, customer.id, campaign.channel)
+        values["unsubscribe_url"] = unsubscribe_url(tenant, customer.id, campaign.channel,
+                                                    recipient.id)
     try:
         body = templates.render(variant.body, values)
         subject = templates.render(variant.subject, values) if variant.subject else None
@@ -603,7 +604,9 @@ def _send_one(session: Session, tenant: Tenant, campaign: Campaign,
             session, tenant, campaign.channel,
             {"to": address, "body": body, "subject": subject,
              "customer_id": str(customer.id),
-             "context": {"campaign_id": str(campaign.id), "variant": variant.name}},
+             "context": {"campaign_id": str(campaign.id), "variant": variant.name,
+                         **({"unsubscribe_url": values["unsubscribe_url"]}
+                            if values.get("unsubscribe_url") else {})}},
             key=f"campaign:{campaign.id}:{recipient.id}")
     except ConsentWithdrawn:
         recipient.status, recipient.reason = "skipped", "opted_out"

@@ -40,7 +40,6 @@ from saas.services.context import Actor
 from saas.services.customers import bound_tenant, parse_id
 from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.tenancy import current_tenant_id
-from saas.tenant_templates import TemplateError, load_template
 
 CHANNELS = ("email", "sms", "wechat", "forum")
 COMMON_VARIABLES = ("name", "company")
@@ -226,16 +225,11 @@ def set_quiet_hours(session: Session, actor: Actor, start: str, end: str) -> tup
 
 
 def holidays(tenant) -> list[dict]:
-    """Greeting holidays: the tenant's own list, else its template's."""
-    own = (tenant.settings or {}).get("care_holidays")
-    if own:
-        return [{"date": date.fromisoformat(h["date"]), "name": h["name"]} for h in own]
-    try:
-        tpl = load_template(tenant.template)
-    except TemplateError:
-        return []
-    return [{"date": h["date"], "name": h["name"]} for h in tpl.get("holidays", [])
-            if h.get("greeting", True)]
+    """Greeting holidays: those of the tenant's holiday calendar marked for greetings,
+    greeted on their first day."""
+    from saas.services import holidays as calendar
+
+    return [{"date": h.start, "name": h.name} for h in calendar.greeting_holidays(tenant)]
 
 
 @dataclass

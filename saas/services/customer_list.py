@@ -1,9 +1,11 @@
 """The customer list: filters, search and keyset pagination over one sorted index.
 
 Filters come as a flat mapping (query string, saved view, form): plain field names,
-`tags` (all must match), `cf.<key>` for custom fields and `consent.<channel>`. Search `q`
+`tags` (all must match), `cf.<key>` for custom fields, `consent.<channel>` and
+`segment` (a saved segment's id). Search `q`
 is read as a phone when it is made of phone characters (normalised to E.164 and looked
-up exactly, or by digits when partial), as an email when it has an `@`, else as part of
+up exactly by its blind index: phones and emails are encrypted, so a partial one finds
+nothing), as an email when it has an `@`, else as part of
 a name (ILIKE; LIKE on SQLite). Pages continue
 after the last row's `(sort value, id)`, so page 1000 costs what page 1 costs.
 """
@@ -33,8 +35,13 @@ from saas.models.customers import (
     CustomerLookup,
 )
 from saas.services import custom_fields
-from saas.services.errors import InvalidInput
-from saas.services.identifiers import digits, looks_like_phone, normalise_email, normalise_phone
+from saas.services.errors import InvalidInput, NotFound
+from saas.services.identifiers import (
+    looks_like_phone,
+    lookup_value,
+    normalise_email,
+    normalise_phone,
+)
 
 SORTS = {"name": Customer.name, "created_at": Customer.created_at,
          "updated_at": Customer.updated_at}
@@ -60,6 +67,8 @@ class CustomerQuery:
     created_to: date | None = None
     include_merged: bool = False
     sort: str = DEFAULT_SORT
+    segment_id: uuid.UUID | None = None
+    segment_rule: dict | None = None
 
 
 @dataclass
@@ -69,7 +78,7 @@ class Page:
 
 
 FILTER_KEYS = (("q", "owner_id", "tags", "created_from", "created_to", "include_merged",
-                "sort") + EQUALITY_FIELDS)
+                "sort", "segment") + EQUALITY_FIELDS)
 
 
 def parse_filters(session: Session, raw: Mapping[str, Any]) -> CustomerQuery:
@@ -108,6 +117,8 @@ def parse_filters(session: Session, raw: Mapping[str, Any]) -> CustomerQuery:
                         else date.fromisoformat(str(value)))
             except ValueError:
                 errors[key] = ["Enter a date as YYYY-MM-DD."]
+        elif key == "segment":
+            _segment(session, query, value, errors)
         elif key == "include_merged":
             query.include_merged = str(value).lower() in ("1", "true", "yes", "on")
         elif key == "sort":
@@ -140,6 +151,22 @@ def parse_filters(session: Session, raw: Mapping[str, Any]) -> CustomerQuery:
     if errors:
         raise InvalidInput("The filter has errors.", errors)
     return query
+
+
+def _segment(session: Session, query: CustomerQuery, value: Any,
+             errors: dict[str, list[str]]) -> None:
+    """A saved segment as a filter: its rule is read once here, so `filtered` (list,
+    export, API) needs no lookup; an unknown, foreign or stale segment is a field error."""
+    from saas.services import segments
+
+    try:
+        segment = segments.get_segment(session, value)
+        query.segment_rule = segments.usable_rule(session, segment)
+        query.segment_id = segment.id
+    except NotFound:
+        errors["segment"] = ["No such segment."]
+    except InvalidInput as exc:
+        errors["segment"] = [exc.message]
 
 
 def _is_pg(session: Session) -> bool:
@@ -179,23 +206,16 @@ def _like(text: str) -> str:
 
 
 def _search(session: Session, q: str):
+    # Phones and emails are encrypted: only a whole, normalised value is found (its blind
+    # index); a partial phone or email matches nothing.
     lookups = select(CustomerLookup.customer_id)
-    if "@" in q:
-        email = normalise_email(q)
-        if email:
-            ids = lookups.where(CustomerLookup.kind == "email", CustomerLookup.value == email)
-        else:
-            ids = lookups.where(CustomerLookup.kind == "email",
-                                CustomerLookup.value.like(_like(q.lower()), escape="\\"))
-        return Customer.id.in_(ids)
-    if looks_like_phone(q):
-        phone = normalise_phone(q)
-        if phone:
-            ids = lookups.where(CustomerLookup.kind == "phone", CustomerLookup.value == phone)
-        else:
-            ids = lookups.where(CustomerLookup.kind == "phone",
-                                CustomerLookup.value.like(_like(digits(q))))
-        return Customer.id.in_(ids)
+    if "@" in q or looks_like_phone(q):
+        kind, normal = (("email", normalise_email(q)) if "@" in q
+                        else ("phone", normalise_phone(q)))
+        if not normal:
+            return Customer.id.in_([])
+        return Customer.id.in_(lookups.where(CustomerLookup.kind == kind,
+                                             CustomerLookup.value == lookup_value(normal)))
     return _name_search(session, q)
 
 
@@ -237,6 +257,10 @@ def filtered(session: Session, query: CustomerQuery) -> Select:
             query.created_to + timedelta(days=1), time.min, tzinfo=UTC))
     if query.q:
         stmt = stmt.where(_search(session, query.q))
+    if query.segment_rule is not None:
+        from saas.services import segments
+
+        stmt = stmt.where(segments.rule_filter(session, query.segment_rule))
     return stmt
 
 

@@ -2,7 +2,8 @@
 
 Every write validates the whole record (phones, emails, category, owner, consent, custom
 fields) and reports all problems at once, field by field, before anything is written.
-Phones and emails are kept normalised in `customer_lookups` in the same transaction.
+Phones and emails are kept in `customer_lookups` as blind indexes of their normalised
+form, in the same transaction (the customer's own copies are encrypted at rest).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from saas.services import audit, custom_fields, limits, outbox, tenant_lists
 from saas.services import consent as consent_history
 from saas.services.context import Actor
 from saas.services.errors import Conflict, InvalidInput, NotFound
-from saas.services.identifiers import normalise_email, normalise_phone
+from saas.services.identifiers import lookup_value, normalise_email, normalise_phone
 from saas.tenancy import current_tenant_id
 from saas.tenant_templates import TemplateError, load_template
 
@@ -308,9 +309,11 @@ def _sync_lookups(session: Session, customer: Customer) -> None:
     session.execute(delete(CustomerLookup).where(CustomerLookup.customer_id == customer.id)
                     .execution_options(synchronize_session=False))
     for phone in customer.phones or []:
-        session.add(CustomerLookup(customer_id=customer.id, kind="phone", value=phone))
+        session.add(CustomerLookup(customer_id=customer.id, kind="phone",
+                                   value=lookup_value(phone)))
     for email in customer.emails or []:
-        session.add(CustomerLookup(customer_id=customer.id, kind="email", value=email))
+        session.add(CustomerLookup(customer_id=customer.id, kind="email",
+                                   value=lookup_value(email)))
 
 
 def _plain(value: Any) -> Any:
@@ -402,7 +405,7 @@ def find_by_email(session: Session, raw: str) -> list[Customer]:
 
 def _by_lookup(session: Session, kind: str, value: str) -> list[Customer]:
     ids = select(CustomerLookup.customer_id).where(CustomerLookup.kind == kind,
-                                                   CustomerLookup.value == value)
+                                                   CustomerLookup.value == lookup_value(value))
     return list(session.scalars(select(Customer).where(
         Customer.id.in_(ids), Customer.merged_into_id.is_(None)).order_by(Customer.id)))
 

@@ -1,8 +1,9 @@
 """Finding customers that are probably the same person or company.
 
 Reasons, strongest first: the same phone (E.164) or email (lower-cased) — found through
-`customer_lookups`, where the customer service keeps every normalised value — the same
-name, or a similar name at the same address. Name similarity is pg_trgm's `similarity()`
+`customer_lookups`, where the customer service keeps the blind index of every normalised
+value — the same name, or a similar name at the same address (equal `address_index`, the
+address's blind index: addresses are encrypted too). Name similarity is pg_trgm's `similarity()`
 on PostgreSQL and difflib's ratio on SQLite, with the same threshold. Pairs staff
 dismissed ("not a duplicate") are not offered again; merged customers never appear.
 """
@@ -23,6 +24,7 @@ from saas.models.imports import DuplicateDismissal
 from saas.services import audit, customers
 from saas.services.context import Actor
 from saas.services.errors import InvalidInput
+from saas.services.identifiers import lookup_value
 
 SIMILARITY = 0.6
 REASONS = ("same_email", "same_phone", "same_name", "similar_name_same_address")
@@ -71,17 +73,17 @@ def _same_name(session: Session, limit: int) -> list[tuple[Any, Any, str]]:
 
 def _similar_at_address(session: Session, limit: int) -> list[tuple[Any, Any, str]]:
     a, b = aliased(Customer), aliased(Customer)
-    base = (select(a.id, b.id, a.address, a.name, b.name)
-            .join(b, and_(b.address == a.address, b.id > a.id,
+    base = (select(a.id, b.id, a.address_index, a.name, b.name)
+            .join(b, and_(b.address_index == a.address_index, b.id > a.id,
                           func.lower(b.name) != func.lower(a.name)))
             .where(a.merged_into_id.is_(None), b.merged_into_id.is_(None),
-                   a.address.is_not(None), a.address != ""))
+                   a.address_index.is_not(None)))
     if session.get_bind().dialect.name == "postgresql":
         stmt = base.where(func.similarity(a.name, b.name) >= SIMILARITY) \
-            .order_by(a.address, a.id, b.id).limit(limit)
+            .order_by(a.address_index, a.id, b.id).limit(limit)
         return [(x, y, addr) for x, y, addr, _n1, _n2 in session.execute(stmt)]
     found = []
-    for x, y, addr, n1, n2 in session.execute(base.order_by(a.address, a.id, b.id)):
+    for x, y, addr, n1, n2 in session.execute(base.order_by(a.address_index, a.id, b.id)):
         if name_similarity(n1, n2) >= SIMILARITY:
             found.append((x, y, addr))
             if len(found) >= limit:
@@ -120,8 +122,18 @@ def candidates(session: Session, limit: int = 50, reason: str | None = None) -> 
     for a, b in keys:
         reasons = found[(a, b)]
         pairs.append(Pair(people[a], people[b], [r for r, _ in reasons],
-                          [d for _, d in reasons]))
+                          [_shown(people[a], r, d) for r, d in reasons]))
     return pairs
+
+
+def _shown(customer: Customer, reason: str, index: str) -> str:
+    """The plain value behind a blind index the pair shares (decrypted from the customer)."""
+    if reason == "similar_name_same_address":
+        return customer.address or ""
+    if reason in ("same_email", "same_phone"):
+        values = customer.emails if reason == "same_email" else customer.phones
+        return next((v for v in values or () if lookup_value(v) == index), "")
+    return index
 
 
 def dismiss(session: Session, actor: Actor, first_id: Any, second_id: Any) -> None:

@@ -61,6 +61,7 @@ def rows(session: Session, filters: Mapping[str, Any], actor: Actor | None = Non
     header = field_access.export_columns(access, [*COLUMNS, *(f"cf.{k}" for k in keys)])
     columns = [c for c in COLUMNS if c in header]
     keys = [k for k in keys if f"cf.{k}" in header]
+    maskers = field_access.export_maskers(access, header)  # masked fields (issue 11)
     column = customer_list.SORTS[query.sort.lstrip("-")]
     order = (column.desc(), Customer.id.desc()) if query.sort.startswith("-") \
         else (column.asc(), Customer.id.asc())
@@ -78,6 +79,8 @@ def rows(session: Session, filters: Mapping[str, Any], actor: Actor | None = Non
             cells = [_text(getattr(customer, c)) for c in columns]
             cf = customer.custom_fields or {}
             cells += [_text(cf.get(k)) for k in keys]
+            if access.masked:
+                cells = [m(c) if m else c for m, c in zip(maskers, cells, strict=True)]
             yield [neutralise(c) for c in cells]
 
     return header, generate()

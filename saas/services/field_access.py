@@ -6,8 +6,12 @@ appears in API responses, exports, list filters and campaign templates. Every su
 asks this module rather than keeping its own list, so a field added to the registry is
 protected everywhere at once, and the tests iterate over the same registry.
 
-No row means "visible and editable": tenants start open and the admin narrows. The owner
-role is never restricted, so nobody can lock the tenant out of its own data.
+Each role has one level per field: `write` (the default: no row), `read`, `masked`
+(shown as 138****8000; the clear value only through an audited reveal) or `hidden`.
+Tenants start open and the admin narrows. The owner role is never restricted, so nobody
+can lock the tenant out of its own data. A masked field counts as hidden for filters and
+campaign templates: matching on it or merging it into a preview would disclose it
+without a reveal.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from saas.services.context import Actor
 from saas.services.errors import Conflict, Forbidden, InvalidInput
 
 CONFIGURABLE_ROLES = ("admin", "manager", "agent", "readonly")
+LEVELS = ("write", "read", "masked", "hidden")
 ORDER_AMOUNTS = "order_amounts"
 SPEND_MEASURES = ("spend_12m", "spend_total", "avg_order_value", "m_score")
 
@@ -41,13 +46,14 @@ class FieldSpec:
     template_variables: tuple[str, ...] = ()
     write_keys: tuple[str, ...] = ()
     custom: bool = False
+    maskable: bool = False
     extra: dict = field(default_factory=dict)
 
 
 def _builtin(key: str, label: str, *, response: tuple[str, ...] | None = None,
              filters: tuple[str, ...] | None = None, export: tuple[str, ...] | None = None,
-             template: tuple[str, ...] | None = None) -> FieldSpec:
-    return FieldSpec(key=key, label=label,
+             template: tuple[str, ...] | None = None, maskable: bool = False) -> FieldSpec:
+    return FieldSpec(key=key, label=label, maskable=maskable,
                      response_keys=response if response is not None else (key,),
                      filter_keys=filters if filters is not None else (key,),
                      export_columns=export if export is not None else (key,),
@@ -59,11 +65,11 @@ def _builtin(key: str, label: str, *, response: tuple[str, ...] | None = None,
 # without them a record cannot be recognised at all).
 BUILTIN_FIELDS: tuple[FieldSpec, ...] = (
     _builtin("phones", "Phones", response=("phones", "phone"), filters=("q:phone",),
-             template=("phone",)),
+             template=("phone",), maskable=True),
     _builtin("emails", "Emails", response=("emails", "email"), filters=("q:email",),
-             template=("email",)),
-    _builtin("wechat_id", "WeChat ID", filters=()),
-    _builtin("address", "Address", filters=()),
+             template=("email",), maskable=True),
+    _builtin("wechat_id", "WeChat ID", filters=(), maskable=True),
+    _builtin("address", "Address", filters=(), maskable=True),
     _builtin("industry", "Industry"),
     _builtin("company_size", "Company size"),
     _builtin("purchasing_power", "Purchasing power"),
@@ -76,7 +82,7 @@ BUILTIN_FIELDS: tuple[FieldSpec, ...] = (
     _builtin("lifecycle_stage", "Lifecycle stage"),
     _builtin("consent", "Consent", filters=("consent.",), export=(), template=()),
     _builtin("notes", "Notes", filters=()),
-    _builtin("external_id", "External ID"),
+    _builtin("external_id", "External ID", maskable=True),
 )
 ORDER_AMOUNTS_SPEC = FieldSpec(key=ORDER_AMOUNTS, label="Order amounts",
                                response_keys=("spend",), template_variables=())
@@ -91,7 +97,8 @@ def registry(session: Session) -> list[FieldSpec]:
         key = f"cf.{definition.key}"
         specs.append(FieldSpec(key=key, label=definition.label, response_keys=(key,),
                                filter_keys=(key,), export_columns=(key,),
-                               template_variables=(key,), write_keys=(key,), custom=True))
+                               template_variables=(key,), write_keys=(key,), custom=True,
+                               maskable=definition.type == "text"))
     specs.append(ORDER_AMOUNTS_SPEC)
     return specs
 
@@ -108,9 +115,18 @@ class Access:
     editable: frozenset[str]
     hidden: frozenset[str]
     specs: tuple[FieldSpec, ...]
+    masked: frozenset[str] = frozenset()
 
     def can_see(self, key: str) -> bool:
+        """Shown in some form (masked counts)."""
         return key not in self.hidden
+
+    def can_see_clear(self, key: str) -> bool:
+        return key not in self.hidden and key not in self.masked
+
+    @property
+    def restricted(self) -> bool:
+        return bool(self.hidden or self.masked)
 
 
 def access_for(session: Session, role: str | None) -> Access:
@@ -121,15 +137,29 @@ def access_for(session: Session, role: str | None) -> Access:
         all_keys = frozenset(keys)
         return Access(all_keys, all_keys, frozenset(), specs)
     rows = _rows(session)
-    visible, editable = set(), set()
+    maskable = {s.key for s in specs if s.maskable}
+    visible, editable, masked = set(), set(), set()
     for key in keys:
-        row = rows.get((role, key))
-        if row is None or row.visible:
-            visible.add(key)
-            if row is None or row.editable:
-                editable.add(key)
+        level = _level(rows.get((role, key)))
+        if level == "hidden" or (level == "masked" and key not in maskable):
+            continue  # a mask on a field that lost maskability fails closed
+        visible.add(key)
+        if level == "masked":
+            masked.add(key)
+        elif level == "write":
+            editable.add(key)
     return Access(frozenset(visible), frozenset(editable),
-                  frozenset(keys) - visible, specs)
+                  frozenset(keys) - visible, specs, frozenset(masked))
+
+
+def _level(row: RoleFieldPermission | None) -> str:
+    if row is None:
+        return "write"
+    if not row.visible:
+        return "hidden"
+    if row.masked:
+        return "masked"
+    return "write" if row.editable else "read"
 
 
 def visible_fields(session: Session, role: str | None) -> frozenset[str]:
@@ -142,8 +172,33 @@ def editable_fields(session: Session, role: str | None) -> frozenset[str]:
 
 # --- applying the settings on each surface -------------------------------------------
 
+MASK = "****"
+
+
+def mask_value(key: str, value: Any) -> Any:
+    """The masked form of one value of field `key` (lists element by element).
+
+    Phones keep their last four digits and the prefix before the eight digits that
+    identify a subscriber (138****8000), emails the first letter and the domain, other
+    text its first character; the mask has a fixed length so it does not leak one."""
+    if value is None or value == "":
+        return value
+    if isinstance(value, list | tuple):
+        return [mask_value(key, v) for v in value]
+    text = str(value)
+    if key == "phones":
+        tail = min(4, max(len(text) - 4, 0))
+        head = max(len(text) - 8, 0)
+        return text[:head] + "*" * (len(text) - head - tail) + text[len(text) - tail:]
+    if key == "emails" and "@" in text:
+        local, domain = text.rsplit("@", 1)
+        return local[:1] + MASK + "@" + domain
+    return text[:1] + MASK if len(text) > 1 else MASK
+
+
 def redact(access: Access, data: dict[str, Any]) -> dict[str, Any]:
-    """Remove hidden fields from one serialised customer (API response shape)."""
+    """Remove hidden fields from one serialised customer (API response shape) and mask
+    the masked ones."""
     for spec in access.specs:
         if spec.key in access.hidden:
             if spec.custom:
@@ -153,7 +208,95 @@ def redact(access: Access, data: dict[str, Any]) -> dict[str, Any]:
             else:
                 for name in spec.response_keys:
                     data.pop(name, None)
+        elif spec.key in access.masked:
+            if spec.custom:
+                cf = data.get("custom_fields")
+                if isinstance(cf, dict) and spec.key[3:] in cf:
+                    cf[spec.key[3:]] = mask_value(spec.key, cf[spec.key[3:]])
+            else:
+                for name in spec.response_keys:
+                    if name in data:
+                        data[name] = mask_value(spec.key, data[name])
     return data
+
+
+CONTACT_FIELDS = {"phone": "phones", "email": "emails"}
+
+
+def redact_contact(access: Access, data: dict[str, Any]) -> dict[str, Any]:
+    """A contact's phone and email follow the customer's phones and emails settings."""
+    for name, key in CONTACT_FIELDS.items():
+        if key in access.hidden:
+            data.pop(name, None)
+        elif key in access.masked and name in data:
+            data[name] = mask_value(key, data[name])
+    return data
+
+
+def check_contact_writable(session: Session, actor: Actor, data: Mapping[str, Any],
+                           current: Mapping[str, Any] | None = None) -> None:
+    """403 naming `phone`/`email` of a contact when the role may not change customer
+    phones/emails (the same person data, so the same rule)."""
+    if actor.role not in CONFIGURABLE_ROLES:
+        return
+    access = access_for(session, actor.role)
+    errors = {name: ["You may not change this field."]
+              for name, key in CONTACT_FIELDS.items()
+              if name in data and key not in access.editable
+              and _changes(data[name], (current or {}).get(name), current is None)}
+    if errors:
+        raise Forbidden("You may not change: " + ", ".join(sorted(errors)) + ".", errors)
+
+
+def masked_attributes(access: Access) -> tuple[dict[str, str], dict[str, str]]:
+    """({customer attribute: field key}, {custom field key: field key}) shown masked."""
+    attrs, custom = {}, {}
+    for spec in access.specs:
+        if spec.key in access.masked:
+            if spec.custom:
+                custom[spec.key[3:]] = spec.key
+            else:
+                attrs.update({name: spec.key for name in spec.response_keys})
+    return attrs, custom
+
+
+def export_maskers(access: Access, header: Iterable[str]) -> list[Any]:
+    """Per export column a function masking its text cell, or None (clear)."""
+    by_column = {c: s.key for s in access.specs if s.key in access.masked
+                 for c in s.export_columns}
+
+    def masker(key: str):
+        return lambda text: ", ".join(str(mask_value(key, part)) for part in
+                                      text.split(", ")) if text else text
+    return [masker(by_column[c]) if c in by_column else None for c in header]
+
+
+def clear_value(spec: FieldSpec, customer: Any) -> Any:
+    """The unmasked value of one field of a customer (what a reveal returns)."""
+    if spec.custom:
+        return (customer.custom_fields or {}).get(spec.key[3:])
+    return getattr(customer, spec.response_keys[0])
+
+
+def reveal(session: Session, actor: Actor, customer: Any, key: Any,
+           where: str = "API") -> Any:
+    """The clear value of a masked field, recorded in the read audit.
+
+    The caller has already checked the customer is in the actor's row scope. A field the
+    role may not see at all stays forbidden: masking lets one look on demand, hiding
+    does not."""
+    from saas.services import read_audit
+
+    access = access_for(session, actor.role)
+    spec = next((s for s in access.specs if s.key == key), None)
+    if spec is None or not spec.maskable:
+        raise InvalidInput.field("field", "Choose a field that can be masked.")
+    if spec.key in access.hidden:
+        raise Forbidden(f"You may not see {spec.key}.",
+                        {"field": ["You may not see this field."]})
+    value = clear_value(spec, customer)
+    read_audit.record_reveal(session, actor, customer.id, spec.key, where)
+    return value
 
 
 def hidden_attributes(access: Access) -> tuple[set[str], set[str]]:
@@ -183,7 +326,7 @@ def check_filters(access: Access, filters: Mapping[str, Any]) -> None:
 
     errors: dict[str, list[str]] = {}
     for spec in access.specs:
-        if spec.key not in access.hidden:
+        if access.can_see_clear(spec.key):
             continue
         for key in filters:
             value = filters[key]
@@ -249,6 +392,26 @@ def _changes(new: Any, old: Any, creating: bool) -> bool:
     return str(new) != str(old)
 
 
+def require_visible(access: Access, key: str, *, write: bool = False) -> None:
+    """403 naming `key` when the role may not see (or, with `write`, change) it — for
+    endpoints that are about one field, such as the consent history."""
+    allowed = access.editable if write else access.visible
+    if key not in allowed:
+        raise Forbidden(f"You may not {'change' if write else 'see'} {key}.",
+                        {key: [f"You may not {'change' if write else 'see'} this field."]})
+
+
+def redact_order(access: Access, data: dict[str, Any]) -> dict[str, Any]:
+    """An order (API shape) without its amounts for roles that may not see them."""
+    if access.can_see(ORDER_AMOUNTS):
+        return data
+    data.pop("total", None)
+    for line in data.get("lines") or []:
+        line.pop("unit_price", None)
+        line.pop("amount", None)
+    return data
+
+
 def redact_timeline(access: Access, items: list) -> list:
     """Timeline items without order amounts / consent events the role may not see."""
     if not access.can_see("consent"):
@@ -267,9 +430,67 @@ def template_variables(session: Session, role: str | None) -> list[str]:
     access = access_for(session, role)
     names = ["name", "kind"]
     for spec in access.specs:
-        if spec.key in access.visible:
+        if access.can_see_clear(spec.key):
             names.extend(spec.template_variables)
     return names
+
+
+def template_fields(source: str) -> set[str]:
+    """The customer variables a campaign template reads, as template-variable names
+    (`phone`, `cf.level`; `*` for the whole customer, `cf.*` for all custom fields)."""
+    from jinja2 import TemplateSyntaxError, nodes
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        tree = SandboxedEnvironment().parse(source or "")
+    except TemplateSyntaxError:
+        return set()  # the template validator reports syntax errors with their line
+    found: set[str] = set()
+    parents: dict[int, nodes.Node] = {}
+    for node in tree.find_all(nodes.Node):
+        for child in node.iter_child_nodes():
+            parents[id(child)] = node
+
+    def key_of(node: nodes.Node) -> str | None:
+        if isinstance(node, nodes.Getattr):
+            return node.attr
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+            return str(node.arg.value)
+        return None
+
+    for name in tree.find_all(nodes.Name):
+        if name.name != "customer":
+            continue
+        outer = parents.get(id(name))
+        first = key_of(outer) if getattr(outer, "node", None) is name else None
+        if first is None:
+            found.add("*")
+        elif first == "custom_fields":
+            inner = parents.get(id(outer))
+            second = key_of(inner) if getattr(inner, "node", None) is outer else None
+            found.add(f"cf.{second}" if second else "cf.*")
+        else:
+            found.add(first)
+    return found
+
+
+def check_template(session: Session, actor: Actor, source: str | None, field: str) -> None:
+    """403 naming `field` when a template written by `actor` reads a customer variable
+    the role may not see in clear (it would show in the preview and the test send)."""
+    if actor.role not in CONFIGURABLE_ROLES or not source:
+        return
+    restricted = set(template_variables(session, None)) - set(
+        template_variables(session, actor.role))
+    if not restricted:
+        return
+    banned = sorted(
+        used for used in template_fields(source)
+        if used in restricted or (used == "*")
+        or (used == "cf.*" and any(r.startswith("cf.") for r in restricted)))
+    if banned:
+        names = ", ".join("customer" if b == "*" else f"customer.{b}" for b in banned)
+        raise Forbidden(f"You may not use: {names}.",
+                        {field: [f"You may not use: {names}."]})
 
 
 # --- the admin's settings ---------------------------------------------------------------
@@ -319,54 +540,71 @@ def _rule_fields(node: Any) -> set[str]:
 class Change:
     role: str
     field: str
-    visible: bool
-    editable: bool
+    level: str
+
+
+FLAGS = {"write": (True, True, False), "read": (True, False, False),
+         "masked": (True, False, True), "hidden": (False, False, False)}
+
+
+def _flags(level: str) -> dict[str, bool]:
+    visible, editable, masked = FLAGS[level]
+    return {"level": level, "visible": visible, "editable": editable, "masked": masked}
 
 
 def settings(session: Session) -> dict[str, Any]:
-    """Every field with each configurable role's visible/editable flags (for the admin)."""
+    """Every field with each configurable role's level (and the equivalent flags)."""
     rows = _rows(session)
     fields = []
     for spec in registry(session):
-        roles = {}
-        for role in CONFIGURABLE_ROLES:
-            row = rows.get((role, spec.key))
-            roles[role] = {"visible": row.visible if row else True,
-                           "editable": (row.editable and row.visible) if row else True}
+        roles = {role: _flags(_level(rows.get((role, spec.key))))
+                 for role in CONFIGURABLE_ROLES}
         fields.append({"key": spec.key, "label": spec.label, "custom": spec.custom,
-                       "roles": roles})
-    return {"roles": list(CONFIGURABLE_ROLES), "fields": fields}
+                       "maskable": spec.maskable, "roles": roles})
+    return {"roles": list(CONFIGURABLE_ROLES), "levels": list(LEVELS), "fields": fields}
+
+
+def _requested_level(raw: Mapping[str, Any]) -> str | None:
+    """`level`, or the older flags (visible / editable / masked) translated to one."""
+    if raw.get("level") is not None:
+        return raw["level"] if raw["level"] in LEVELS else None
+    if not raw.get("visible", True):
+        return "hidden"
+    if raw.get("masked"):
+        return "masked"
+    return "write" if raw.get("editable", True) else "read"
 
 
 def set_permissions(session: Session, actor: Actor, changes: list[Mapping[str, Any]],
                     confirm: bool = False) -> list[Usage]:
-    """Apply visible/editable changes for (role, field) pairs, all or nothing.
+    """Apply level changes for (role, field) pairs, all or nothing.
 
-    Hiding a field that a tier rule or segment uses is refused with a Conflict listing
-    where it is used unless `confirm` is set (the rule keeps working — it runs as the
-    system — but staff of that role can no longer see why a customer matched). Returns
-    the usages that were confirmed."""
-    keys = {s.key for s in registry(session)}
+    Each change gives `level` (write / read / masked / hidden) or the older
+    visible/editable flags. Hiding or masking a field that a tier rule or segment uses is
+    refused with a Conflict listing where it is used unless `confirm` is set (the rule
+    keeps working — it runs as the system — but staff of that role can no longer see why
+    a customer matched). Returns the usages that were confirmed."""
+    specs = {s.key: s for s in registry(session)}
     errors: dict[str, list[str]] = {}
     cleaned: list[Change] = []
     for i, raw in enumerate(changes):
-        role, key = raw.get("role"), raw.get("field")
+        role, key, level = raw.get("role"), raw.get("field"), _requested_level(raw)
         if role not in CONFIGURABLE_ROLES:
             errors[f"changes.{i}.role"] = [
                 f"Choose one of: {', '.join(CONFIGURABLE_ROLES)}."]
-            continue
-        if key not in keys:
+        elif key not in specs:
             errors[f"changes.{i}.field"] = ["Unknown field."]
-            continue
-        visible = bool(raw.get("visible", True))
-        editable = bool(raw.get("editable", True)) and visible
-        cleaned.append(Change(role, key, visible, editable))
+        elif level is None:
+            errors[f"changes.{i}.level"] = [f"Choose one of: {', '.join(LEVELS)}."]
+        elif level == "masked" and not specs[key].maskable:
+            errors[f"changes.{i}.level"] = ["This field cannot be masked."]
+        else:
+            cleaned.append(Change(role, key, level))
     if errors:
         raise InvalidInput("Please correct the permission changes.", errors)
     rows = _rows(session)
-    newly_hidden = {c.field for c in cleaned if not c.visible
-                    and (rows.get((c.role, c.field)) is None
-                         or rows[(c.role, c.field)].visible)}
+    newly_hidden = {c.field for c in cleaned if c.level in ("hidden", "masked")
+                    and _level(rows.get((c.role, c.field))) in ("write", "read")}
     found = usages(session, newly_hidden)
     if found and not confirm:
         raise Conflict("Fields you are hiding are used in tier rules or segments; "
@@ -375,16 +613,14 @@ def set_permissions(session: Session, actor: Actor, changes: list[Mapping[str, A
     audit_changes = {}
     for c in cleaned:
         row = rows.get((c.role, c.field))
-        before = (row.visible, row.editable) if row else (True, True)
+        before = _level(row)
         if row is None:
             row = RoleFieldPermission(role=c.role, field=c.field)
             session.add(row)
             rows[(c.role, c.field)] = row
-        row.visible, row.editable = c.visible, c.editable
-        if before != (c.visible, c.editable):
-            audit_changes[f"{c.role}.{c.field}"] = [
-                {"visible": before[0], "editable": before[1]},
-                {"visible": c.visible, "editable": c.editable}]
+        row.visible, row.editable, row.masked = FLAGS[c.level]
+        if before != c.level:
+            audit_changes[f"{c.role}.{c.field}"] = [before, c.level]
     session.flush()
     if audit_changes:
         audit.record(session, actor, "privacy.field_permissions_changed", "tenant", None,

@@ -8,6 +8,11 @@ phone, ignoring merged customers; more than one candidate is an error for that r
 whole chunk is written with a handful of statements; one audit entry and one
 `customers.imported` event per chunk stand for its rows (per-row events for a million rows
 would drown the outbox).
+
+Personal fields are encrypted in Python before the COPY (phones, emails, WeChat id,
+address as Fernet tokens) and phones/emails travel as their blind indexes, so neither
+the staging tables nor the customer tables ever hold them in plain text; matching joins
+`customer_lookups` on the blind index.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ import phonenumbers
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from saas.crypto import batch_encryptor, indexer, join_list
 from saas.models.base import new_id
+from saas.models.customers import address_key
 from saas.services import audit, custom_fields, customers, outbox
 from saas.services.errors import InvalidInput, ServiceError
 from saas.services.identifiers import normalise_phone
@@ -31,10 +38,12 @@ from saas.services.import_rows import RowApplier, limit_message
 
 TEXT = ("name", "wechat_id", "address", "industry", "company_size", "department",
         "source_channel", "notes", "external_id")
+SECRET = ("wechat_id", "address")
 CHOICE = ("kind", "purchasing_power", "category", "lifecycle_stage")
 JSON_LISTS = ("phones", "emails", "tags")
 STAGE_COLUMNS = ("row_number", "id", *TEXT, *CHOICE, *JSON_LISTS, "birthday",
-                 "custom_fields", "missing")
+                 "custom_fields", "missing", "phone", "email", "address_index")
+_BLIND = re.compile(r"\b[0-9a-f]{64}\b")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
@@ -138,6 +147,30 @@ def clean_keys(clean: Mapping[str, Any]) -> list[tuple[str, str]]:
     return pairs
 
 
+def _secrets(clean: Mapping[str, Any], texts: list[str]) -> dict[str, int]:
+    """Queue a row's personal values for encryption (appended to `texts`); the result
+    maps each staged column to its text's position. `phone` shares the token of `phones`
+    when there is one phone (an `EncryptedList` of one item is that item's token); the
+    same for email. Fewer tokens: Fernet is the costliest step of a row."""
+    slots: dict[str, int] = {}
+    for name in SECRET:
+        if clean.get(name):
+            slots[name] = len(texts)
+            texts.append(clean[name])
+    for single, column in (("phone", "phones"), ("email", "emails")):
+        if column not in clean:
+            continue
+        items = clean[column]
+        slots[column] = len(texts)
+        texts.append(join_list(items))
+        if len(items) == 1:
+            slots[single] = slots[column]
+        elif items:
+            slots[single] = len(texts)
+            texts.append(items[0])
+    return slots
+
+
 def _copy_text(value: Any) -> str:
     if value is None:
         return "\\N"
@@ -152,8 +185,9 @@ CREATE TEMP TABLE import_stage (
     name text, wechat_id text, address text, industry text, company_size text,
     department text, source_channel text, notes text, external_id text,
     kind text, purchasing_power text, category text, lifecycle_stage text,
-    phones jsonb, emails jsonb, tags jsonb, birthday date, custom_fields jsonb,
-    missing text, match_id uuid, error text, error_key text
+    phones text, emails text, tags jsonb, birthday date, custom_fields jsonb,
+    missing text, phone text, email text, address_index text,
+    match_id uuid, error text, error_key text
 ) ON COMMIT DROP
 """
 
@@ -196,12 +230,12 @@ WHERE s.row_number = d.row_number AND d.first_row <> d.row_number
 
 _INSERT = """
 INSERT INTO customers (tenant_id, id, created_at, updated_at, kind, name, phone, email,
-    phones, emails, wechat_id, address, industry, company_size, purchasing_power, category,
-    department, tags, birthday, source_channel, lifecycle_stage, consent, custom_fields,
-    notes, external_id)
-SELECT :t, s.id, now(), now(), coalesce(s.kind, 'person'), s.name, s.phones->>0,
-    s.emails->>0, coalesce(s.phones, '[]'), coalesce(s.emails, '[]'), s.wechat_id, s.address,
-    s.industry, s.company_size, s.purchasing_power, s.category, s.department,
+    phones, emails, wechat_id, address, address_index, industry, company_size,
+    purchasing_power, category, department, tags, birthday, source_channel, lifecycle_stage,
+    consent, custom_fields, notes, external_id)
+SELECT :t, s.id, now(), now(), coalesce(s.kind, 'person'), s.name, s.phone,
+    s.email, coalesce(s.phones, :empty), coalesce(s.emails, :empty), s.wechat_id, s.address,
+    s.address_index, s.industry, s.company_size, s.purchasing_power, s.category, s.department,
     coalesce(s.tags, '[]'), s.birthday, s.source_channel, coalesce(s.lifecycle_stage, 'lead'),
     '{}', coalesce(s.custom_fields, '{}'), s.notes, s.external_id
 FROM import_stage s WHERE s.match_id IS NULL AND s.error IS NULL
@@ -213,9 +247,10 @@ UPDATE customers c SET
     updated_at = now(),
     kind = coalesce(s.kind, c.kind), name = coalesce(s.name, c.name),
     phones = coalesce(s.phones, c.phones), emails = coalesce(s.emails, c.emails),
-    phone = CASE WHEN s.phones IS NULL THEN c.phone ELSE s.phones->>0 END,
-    email = CASE WHEN s.emails IS NULL THEN c.email ELSE s.emails->>0 END,
+    phone = CASE WHEN s.phones IS NULL THEN c.phone ELSE s.phone END,
+    email = CASE WHEN s.emails IS NULL THEN c.email ELSE s.email END,
     wechat_id = coalesce(s.wechat_id, c.wechat_id), address = coalesce(s.address, c.address),
+    address_index = CASE WHEN s.address IS NULL THEN c.address_index ELSE s.address_index END,
     industry = coalesce(s.industry, c.industry),
     company_size = coalesce(s.company_size, c.company_size),
     purchasing_power = coalesce(s.purchasing_power, c.purchasing_power),
@@ -227,7 +262,8 @@ UPDATE customers c SET
     custom_fields = c.custom_fields || coalesce(s.custom_fields, '{}'),
     notes = coalesce(s.notes, c.notes), external_id = coalesce(s.external_id, c.external_id)
 FROM import_stage s
-WHERE c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = s.match_id AND s.error IS NULL
+WHERE c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = s.match_id
+  AND s.match_id IS NOT NULL AND s.error IS NULL
 """
 
 _NEW_LOOKUPS = """
@@ -237,24 +273,24 @@ FROM import_keys k JOIN import_stage s ON s.row_number = k.row_number
 WHERE s.match_id IS NULL AND s.error IS NULL AND k.kind IN ('phone', 'email')
 """
 
+# Statistics only for the columns the planner filters or joins on: sampling the long
+# ciphertext columns would cost more than the whole ANALYZE used to.
+_ANALYZE_STAGE = ("ANALYZE import_stage (row_number, id, external_id, name, missing, "
+                  "match_id, error)")
+
+_OLD_LOOKUPS = """
+DELETE FROM customer_lookups l USING import_stage s
+WHERE l.tenant_id = (SELECT CAST(:t AS uuid)) AND l.customer_id = s.match_id
+  AND s.match_id IS NOT NULL AND s.error IS NULL
+  AND ((l.kind = 'phone' AND s.phones IS NOT NULL) OR (l.kind = 'email' AND s.emails IS NOT NULL))
+"""
+
 _UPDATED_LOOKUPS = """
-WITH touched AS (
-    SELECT s.match_id AS cid FROM import_stage s
-    WHERE s.error IS NULL AND s.match_id IS NOT NULL
-      AND (s.phones IS NOT NULL OR s.emails IS NOT NULL)
-), gone AS (
-    DELETE FROM customer_lookups l USING touched t
-    WHERE l.tenant_id = (SELECT CAST(:t AS uuid)) AND l.customer_id = t.cid
-)
 INSERT INTO customer_lookups (tenant_id, id, created_at, customer_id, kind, value)
-SELECT :t, gen_random_uuid(), now(), c.id, v.kind, v.value
-FROM touched t JOIN customers c
-    ON c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = t.cid
-CROSS JOIN LATERAL (
-    SELECT 'phone' AS kind, p AS value FROM jsonb_array_elements_text(c.phones) p
-    UNION ALL
-    SELECT 'email', e FROM jsonb_array_elements_text(c.emails) e
-) v
+SELECT :t, k.id, now(), s.match_id, k.kind, k.value
+FROM import_keys k JOIN import_stage s ON s.row_number = k.row_number
+WHERE s.match_id IS NOT NULL AND s.error IS NULL
+  AND ((k.kind = 'phone' AND s.phones IS NOT NULL) OR (k.kind = 'email' AND s.emails IS NOT NULL))
 """
 
 
@@ -264,6 +300,7 @@ class Prepared:
     key_lines: list[str]
     cells_of: dict[int, list[str]]
     failures: list[tuple[int, list[str], ServiceError]]
+    plain_of: dict[str, str]
 
 
 class CopyCustomerRows(RowApplier):
@@ -272,17 +309,24 @@ class CopyCustomerRows(RowApplier):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.cleaner = CustomerCleaner(self.session)
+        # Bound here, in the app context: `prepare` runs in a worker thread.
+        self.encrypt_all, self.index = batch_encryptor(), indexer()
+        [self.empty] = self.encrypt_all([""])
 
     def apply(self, rows: Sequence[tuple[int, list[str], dict[str, str]]]) -> None:
         self.apply_prepared(self.prepare(rows))
 
     def prepare(self, rows: Sequence[tuple[int, list[str], dict[str, str]]]) -> Prepared:
-        """The CPU half: validate and format rows for COPY. Touches neither the session
-        nor the tally, so it can run in a thread while the previous batch is written."""
+        """The CPU half: validate, encrypt and format rows for COPY. Touches neither the
+        session nor the tally, so it can run in a thread while the previous batch is
+        written."""
         failures: list[tuple[int, list[str], ServiceError]] = []
         cells_of: dict[int, list[str]] = {}
-        lines: list[str] = []
         key_lines: list[str] = []
+        plain_of: dict[str, str] = {}
+        index = self.index
+        accepted: list[tuple[int, dict[str, Any], list[str], dict[str, int]]] = []
+        texts: list[str] = []
         for number, cells, values in rows:
             try:
                 data = self.mapper.customer_data(values)
@@ -294,15 +338,24 @@ class CopyCustomerRows(RowApplier):
                 continue
             self.remember_keys(number, keys)
             cells_of[number] = cells
-            missing = self.cleaner.missing(clean)
-            record = [number, new_id(), *(clean.get(c) for c in STAGE_COLUMNS[2:-1]),
-                      ",".join(missing) or None]
-            lines.append("\t".join(_copy_text(v) for v in record))
+            accepted.append((number, clean, self.cleaner.missing(clean),
+                             _secrets(clean, texts)))
             for kind, column in (("email", "emails"), ("phone", "phones")):
                 for ord_, value in enumerate(clean.get(column) or ()):
-                    key_lines.append(f"{number}\t{ord_}\t{kind}\t{_copy_text(value)}\t"
-                                     f"{new_id()}")
-        return Prepared(lines, key_lines, cells_of, failures)
+                    blind = index(value)
+                    plain_of[blind] = value
+                    key_lines.append(f"{number}\t{ord_}\t{kind}\t{blind}\t{new_id()}")
+        tokens = self.encrypt_all(texts)
+        lines = []
+        for number, clean, missing, slots in accepted:
+            sealed = {**clean, **{name: tokens[i] for name, i in slots.items()}}
+            if "address" in clean:
+                sealed["address_index"] = address_key(clean["address"], index)
+            record = [number, new_id(), *(sealed.get(c) for c in STAGE_COLUMNS[2:-4]),
+                      ",".join(missing) or None, sealed.get("phone"), sealed.get("email"),
+                      sealed.get("address_index")]
+            lines.append("\t".join(_copy_text(v) for v in record))
+        return Prepared(lines, key_lines, cells_of, failures, plain_of)
 
     def apply_prepared(self, prepared: Prepared) -> None:
         """The database half: report the rows that failed validation, stage, write."""
@@ -310,7 +363,7 @@ class CopyCustomerRows(RowApplier):
             self.fail(number, cells, exc)
         if prepared.lines:
             self._stage(prepared.lines, prepared.key_lines)
-            self._write(prepared.cells_of)
+            self._write(prepared.cells_of, prepared.plain_of)
 
     def _stage(self, lines: list[str], key_lines: list[str]) -> None:
         """COPY the clean rows, and their phones/emails one per row (for matching and
@@ -327,10 +380,10 @@ class CopyCustomerRows(RowApplier):
                     f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
                 for start in range(0, len(rows), 2000):
                     copy.write("\n".join(rows[start:start + 2000]) + "\n")
-        self.session.execute(text("ANALYZE import_stage"))
+        self.session.execute(text(_ANALYZE_STAGE))
         self.session.execute(text("ANALYZE import_keys"))
 
-    def _write(self, cells_of: dict[int, list[str]]) -> None:
+    def _write(self, cells_of: dict[int, list[str]], plain_of: dict[str, str]) -> None:
         s, t = self.session, {"t": self.job.tenant_id}
         # Statistics are usually stale during an import (the tenant's new customers did not
         # exist at the last ANALYZE): the planner then expects one row per tenant and
@@ -363,15 +416,23 @@ class CopyCustomerRows(RowApplier):
                       WHERE match_id IS NULL AND error IS NULL ORDER BY row_number
                       OFFSET :room)"""),
                           {"msg": limit_message(s, new - room), "room": room})
-        created = s.execute(text(_INSERT), t).rowcount
-        updated = s.execute(text(_UPDATE), t).rowcount
+        created = s.execute(text(_INSERT), {**t, "empty": self.empty}).rowcount
         s.execute(text(_NEW_LOOKUPS), t)
-        s.execute(text(_UPDATED_LOOKUPS), t)
+        updated = 0
+        if s.scalar(text("SELECT count(*) FROM import_stage "
+                         "WHERE match_id IS NOT NULL AND error IS NULL")):
+            # Matching changed the staging rows: fresh statistics keep the planner from
+            # joining every staged row with every customer of the tenant.
+            s.execute(text(_ANALYZE_STAGE))
+            updated = s.execute(text(_UPDATE), t).rowcount
+            s.execute(text(_OLD_LOOKUPS), t)
+            s.execute(text(_UPDATED_LOOKUPS), t)
         s.execute(text("RESET enable_hashjoin"))
         s.execute(text("RESET enable_mergejoin"))
         for number, key, message in s.execute(text(
                 "SELECT row_number, error_key, error FROM import_stage "
                 "WHERE error IS NOT NULL ORDER BY row_number")):
+            message = _BLIND.sub(lambda m: plain_of.get(m[0], m[0]), message)
             self.fail(number, cells_of[number], InvalidInput(message, {key: [message]}))
         self.tally.created += created
         self.tally.updated += updated

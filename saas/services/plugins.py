@@ -414,9 +414,9 @@ def send_via_channel(session: Session, tenant: Tenant | uuid.UUID, channel_name:
     if consent_applies:
         from saas.services.unsubscribe import unsubscribe_url
 
-        payload["context"] = {**dict(payload.get("context") or {}),
-                              "unsubscribe_url": unsubscribe_url(bound_tenant(session),
-                                                                 customer_id, channel_name)}
+        payload["context"] = {"unsubscribe_url": unsubscribe_url(bound_tenant(session),
+                                                                 customer_id, channel_name),
+                              **dict(payload.get("context") or {})}
     payload = json.loads(json.dumps(payload, default=str))
     limits.consume(session, None, "messages", 1)
     delivery = Delivery(plugin=plugin, kind="message", key=key,

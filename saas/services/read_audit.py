@@ -34,9 +34,9 @@ def record_view(session: Session, actor: Actor, customer_id: uuid.UUID,
 
 
 def record_reveal(session: Session, actor: Actor, customer_id: uuid.UUID,
-                  field: str) -> None:
+                  field: str, where: str = "API") -> None:
     audit.record(session, actor, "customer.field_revealed", "customer", customer_id,
-                 {"field": field})
+                 {"field": field, "where": where})
 
 
 def record_export(session: Session, actor: Actor, customer_id: uuid.UUID,

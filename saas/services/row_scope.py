@@ -72,6 +72,43 @@ def check(session: Session, actor: Actor, customer_id: uuid.UUID | str) -> None:
     get_customer(session, actor, customer_id)
 
 
+def ensure_visible(session: Session, actor: Actor, customer_id: Any) -> uuid.UUID:
+    """The guard for every route that takes a customer id (orders, interactions, tickets,
+    visits, loyalty...): the id if that customer is in the actor's scope, else NotFound,
+    so records hanging off a customer are exactly as visible as the customer."""
+    return get_customer(session, actor, customer_id).id
+
+
+def visible_ids(session: Session, actor: Actor):
+    """A subquery of the customer ids in the actor's scope (None = every customer)."""
+    cond = criterion(session, actor)
+    return None if cond is None else select(Customer.id).where(cond)
+
+
+def keep_visible(session: Session, actor: Actor, records: list) -> list:
+    """`records` (anything with a `customer_id`) whose customer is in the actor's scope;
+    one query for the whole list, none when the scope is all customers."""
+    cond = criterion(session, actor)
+    ids = {r.customer_id for r in records}
+    if cond is None or not ids:
+        return list(records)
+    seen = set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), cond)))
+    return [r for r in records if r.customer_id in seen]
+
+
+def limit_by_customer(session: Session, actor: Actor, stmt, column, *,
+                      keep_unlinked: bool = False):
+    """`stmt` limited to rows whose `column` (a customer id) is in the actor's scope.
+
+    `keep_unlinked` keeps rows without a customer (e.g. tickets from unknown senders):
+    they reveal nothing about a customer the actor may not see."""
+    ids = visible_ids(session, actor)
+    if ids is None:
+        return stmt
+    cond = column.in_(ids)
+    return stmt.where(column.is_(None) | cond if keep_unlinked else cond)
+
+
 def set_scope(session: Session, actor: Actor, role: str, scope: str) -> None:
     errors = {}
     if role not in SCOPED_ROLES:

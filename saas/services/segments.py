@@ -118,10 +118,34 @@ def rule_filter(session: Session, rule: Mapping) -> ColumnElement[bool]:
     return Customer.id.in_(inner)
 
 
+STALE_RULE = ("This segment's rule names a custom field or tier that was deleted or "
+              "changed; edit the segment before using it.")
+
+
+def rule_problems(session: Session, segment: Segment) -> dict[str, list[str]]:
+    """What in a saved rule no longer fits the tenant (a custom field or tier deleted or
+    retyped since it was saved), by path; empty when the rule is sound."""
+    try:
+        rules.validate(segment.rule, rules.context_for(session, allow_tier=True))
+    except InvalidInput as exc:
+        return exc.errors
+    return {}
+
+
+def usable_rule(session: Session, segment: Segment) -> dict:
+    """The segment's rule, or InvalidInput (on `segment_id`) when it has gone stale: a
+    rule on a deleted field would otherwise quietly match no one, and a campaign or a
+    list filtered by it would look empty rather than broken."""
+    if rule_problems(session, segment):
+        raise InvalidInput(STALE_RULE, {"segment_id": [STALE_RULE]})
+    return segment.rule
+
+
 def segment_filter(session: Session, segment_id: Any) -> ColumnElement[bool]:
     """The criterion that selects a saved segment's customers, for any `select()` over
-    `Customer` (campaign audiences, the customer list). Another tenant's id → NotFound."""
-    return rule_filter(session, get_segment(session, segment_id).rule)
+    `Customer` (campaign audiences, the customer list). Another tenant's id → NotFound;
+    a stale rule → InvalidInput."""
+    return rule_filter(session, usable_rule(session, get_segment(session, segment_id)))
 
 
 def count(session: Session, segment_id: Any) -> int:
@@ -144,5 +168,6 @@ def preview_count(session: Session, rule: Any) -> int:
 
 def customer_segment_ids(session: Session, customer_id: uuid.UUID) -> list[uuid.UUID]:
     return [s.id for s in list_segments(session)
-            if session.scalar(select(func.count()).select_from(Customer).where(
+            if not rule_problems(session, s)
+            and session.scalar(select(func.count()).select_from(Customer).where(
                 Customer.id == customer_id, rule_filter(session, s.rule)))]

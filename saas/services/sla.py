@@ -19,6 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from saas.services import holidays
 from saas.services.errors import InvalidInput
 from saas.tenant_templates import TemplateError, load_template
 
@@ -147,8 +148,9 @@ def clean_policy(data: Mapping[str, Any]) -> dict:
     """Validate an SLA policy as stored in tenant settings; field-level errors.
 
     Shape: {"working_days": [1..7], "working_hours": ["09:00", "18:00"],
-    "priorities": {"normal": {"first_response_hours": 8, "resolution_hours": 48}, ...},
-    "holidays": ["2026-10-01", ...]}.
+    "priorities": {"normal": {"first_response_hours": 8, "resolution_hours": 48}, ...}}.
+    Holidays are not part of it: they live in the tenant's holiday calendar
+    (`saas.services.holidays`), shared with holiday greetings.
     """
     errors: dict[str, list[str]] = {}
     days = data.get("working_days")
@@ -186,20 +188,16 @@ def clean_policy(data: Mapping[str, Any]) -> dict:
         unknown = set(priorities) - set(PRIORITIES)
         if unknown:
             errors["priorities"] = [f"Unknown priority: {sorted(unknown)[0]}."]
-    holidays: list[str] = []
-    for raw in data.get("holidays") or []:
-        try:
-            holidays.append(date.fromisoformat(str(raw)).isoformat())
-        except ValueError:
-            errors.setdefault("holidays", []).append(f"Not a date: {raw}.")
+    if "holidays" in data:
+        errors["holidays"] = ["Holidays are kept in the holiday calendar; edit them there."]
     if errors:
         raise InvalidInput("The SLA policy is invalid.", errors)
     return {"working_days": sorted(set(days)), "working_hours": list(hours),
-            "priorities": cleaned_targets, "holidays": sorted(set(holidays))}
+            "priorities": cleaned_targets}
 
 
 def template_policy(template: str) -> dict:
-    """The SLA section of a tenant template, with its holiday dates."""
+    """The SLA section of a tenant template."""
     try:
         tpl = load_template(template)
     except TemplateError:
@@ -207,14 +205,17 @@ def template_policy(template: str) -> dict:
     sla = tpl["sla"]
     return {"working_days": list(sla["working_days"]),
             "working_hours": list(sla["working_hours"]),
-            "priorities": {k: dict(v) for k, v in sla["priorities"].items()},
-            "holidays": [h["date"].isoformat() for h in tpl.get("holidays", [])]}
+            "priorities": {k: dict(v) for k, v in sla["priorities"].items()}}
 
 
 def policy_data(tenant) -> dict:
-    """The tenant's own policy (settings["sla"]) or its template's defaults."""
+    """The tenant's own policy (settings["sla"]) or its template's defaults, with the
+    closed days of its holiday calendar as `holidays`."""
     own = (tenant.settings or {}).get("sla")
-    return dict(own) if own else template_policy(tenant.template)
+    data = {k: v for k, v in own.items() if k != "holidays"} if own \
+        else template_policy(tenant.template)
+    data["holidays"] = sorted(d.isoformat() for d in holidays.closed_days(tenant))
+    return data
 
 
 def policy_for(tenant) -> SlaPolicy:

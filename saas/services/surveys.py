@@ -104,38 +104,80 @@ def _clean_questions(raw: Any, errors: dict) -> list[dict]:
     return out
 
 
-def create_survey(session: Session, actor: Actor, data: Mapping[str, Any]) -> Survey:
-    errors: dict[str, list[str]] = {k: ["Unknown field."] for k in set(data) - {
-        "name", "kind", "questions", "trigger", "channel", "expiry_days", "active"}}
-    name = data.get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > 200:
-        errors["name"] = ["Enter a name of 1-200 characters."]
-    kind = data.get("kind") or "custom"
+SURVEY_FIELDS = {"name", "kind", "questions", "trigger", "channel", "expiry_days", "active"}
+
+
+def _clean_survey(session: Session, data: Mapping[str, Any], survey: Survey | None
+                  ) -> dict[str, Any]:
+    """Validated values of a new survey (all fields) or of a change (given fields only)."""
+    if not isinstance(data, Mapping):
+        raise InvalidInput("Send the survey as an object.")
+    errors: dict[str, list[str]] = {k: ["Unknown field."] for k in set(data) - SURVEY_FIELDS}
+    values: dict[str, Any] = {}
+    creating = survey is None
+    if creating or "name" in data:
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip() or len(name) > 200:
+            errors["name"] = ["Enter a name of 1-200 characters."]
+        else:
+            values["name"] = name.strip()
+            clash = session.scalar(select(Survey.id).where(Survey.name == values["name"]))
+            if clash is not None and (creating or clash != survey.id):
+                errors["name"] = ["A survey with this name exists."]
+    kind = (data.get("kind") or "custom") if creating or "kind" in data else survey.kind
     if kind not in SURVEY_KINDS:
         errors["kind"] = [f"Choose from: {', '.join(SURVEY_KINDS)}."]
-    questions = data.get("questions")
-    if questions is None and kind in ("nps", "csat"):
-        questions = [{"text": "How likely are you to recommend us?" if kind == "nps"
-                      else "How satisfied are you overall?", "kind": kind,
-                      "dimension": "overall"}]
-    cleaned = _clean_questions(questions, errors)
-    trigger = data.get("trigger") or None
-    if trigger is not None and trigger not in TRIGGERS:
-        errors["trigger"] = [f"Choose from: {', '.join(TRIGGERS)}."]
-    expiry = data.get("expiry_days", 14)
-    if not isinstance(expiry, int) or isinstance(expiry, bool) or not 1 <= expiry <= 365:
-        errors["expiry_days"] = ["Enter a number from 1 to 365."]
-    if not errors and session.scalar(select(Survey.id).where(Survey.name == name.strip())):
-        errors["name"] = ["A survey with this name exists."]
+    values["kind"] = kind
+    if creating or "questions" in data:
+        questions = data.get("questions")
+        if questions is None and kind in ("nps", "csat"):
+            questions = [{"text": "How likely are you to recommend us?" if kind == "nps"
+                          else "How satisfied are you overall?", "kind": kind,
+                          "dimension": "overall"}]
+        values["questions"] = _clean_questions(questions, errors)
+    if creating or "trigger" in data:
+        trigger = data.get("trigger") or None
+        if trigger is not None and trigger not in TRIGGERS:
+            errors["trigger"] = [f"Choose from: {', '.join(TRIGGERS)}."]
+        values["trigger"] = trigger
+    if creating or "channel" in data:
+        from saas.services.plugins import available_channels
+
+        values["channel"] = data.get("channel") or None
+        if values["channel"] is not None and values["channel"] not in available_channels(
+                session):
+            errors["channel"] = ["Choose a channel an enabled plugin offers."]
+    if creating or "expiry_days" in data:
+        expiry = data.get("expiry_days", 14)
+        if not isinstance(expiry, int) or isinstance(expiry, bool) or not 1 <= expiry <= 365:
+            errors["expiry_days"] = ["Enter a number from 1 to 365."]
+        values["expiry_days"] = expiry
+    if creating or "active" in data:
+        values["active"] = bool(data.get("active", True))
     if errors:
         first = next(iter(errors.items()))
         raise InvalidInput(f"The survey has errors ({first[0]}: {first[1][0]})", errors)
-    survey = Survey(id=new_id(), name=name.strip(), kind=kind, questions=cleaned,
-                    trigger=trigger, channel=data.get("channel") or None,
-                    expiry_days=expiry, active=bool(data.get("active", True)))
+    return values
+
+
+def create_survey(session: Session, actor: Actor, data: Mapping[str, Any]) -> Survey:
+    values = _clean_survey(session, data, None)
+    survey = Survey(id=new_id(), **values)
     session.add(survey)
     session.flush()
     audit.record(session, actor, "survey.created", "survey", survey.id, {"name": survey.name})
+    return survey
+
+
+def update_survey(session: Session, actor: Actor, survey_id: Any,
+                  data: Mapping[str, Any]) -> Survey:
+    """Change a survey; answers already given keep the questions they answered (their
+    items carry question id, kind and dimension), so results stay as they were."""
+    survey = get_survey(session, survey_id)
+    values = _clean_survey(session, data, survey)
+    changes = audit.apply_changes(survey, values)
+    session.flush()
+    audit.record(session, actor, "survey.updated", "survey", survey.id, changes)
     return survey
 
 

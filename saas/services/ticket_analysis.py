@@ -1,4 +1,4 @@
-"""Cause analysis of tickets: causes over time, Pareto, response and resolution times by
+"""Cause analysis of tickets: causes over time (trend), Pareto, response and resolution times by
 agent and by cause, and the reopen rate.
 
 Computed in Python over the tickets opened in the period (a tenant's tickets for a few
@@ -9,6 +9,8 @@ weekend.
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter, defaultdict
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -22,8 +24,10 @@ from saas.models.tickets import Ticket
 from saas.services import sla
 from saas.services.customers import bound_tenant
 from saas.services.errors import InvalidInput
+from saas.services.exports import neutralise
 
 NO_CAUSE = "(none)"
+BUCKETS = ("month", "week")
 
 
 def _tickets(session: Session, since: date, until: date) -> tuple[list[Ticket], ZoneInfo]:
@@ -38,22 +42,79 @@ def _tickets(session: Session, since: date, until: date) -> tuple[list[Ticket], 
     return list(rows), zone
 
 
+def _period(day: date, bucket: str) -> str:
+    if bucket == "month":
+        return f"{day.year:04d}-{day.month:02d}"
+    iso = day.isocalendar()
+    return f"{iso.year:04d}-W{iso.week:02d}"
+
+
+def periods(since: date, until: date, bucket: str = "month") -> list[str]:
+    """Every period label from `since` to `until`, so a trend shows its empty weeks."""
+    step = timedelta(days=7 if bucket == "week" else 1)
+    labels: list[str] = []
+    day = since
+    while day <= until:
+        label = _period(day, bucket)
+        if not labels or labels[-1] != label:
+            labels.append(label)
+        day += step
+    last = _period(until, bucket)
+    if labels[-1] != last:
+        labels.append(last)
+    return labels
+
+
 def causes_over_time(session: Session, since: date, until: date,
                      bucket: str = "month") -> list[dict[str, Any]]:
     """Tickets per cause per period (`month` or `week`, in the tenant's time zone)."""
-    if bucket not in ("month", "week"):
+    if bucket not in BUCKETS:
         raise InvalidInput.field("bucket", "Choose month or week.")
     tickets, zone = _tickets(session, since, until)
     counts: Counter[tuple[str, str]] = Counter()
     for t in tickets:
-        local = t.opened_at.astimezone(zone).date()
-        if bucket == "month":
-            period = f"{local.year:04d}-{local.month:02d}"
-        else:
-            iso = local.isocalendar()
-            period = f"{iso.year:04d}-W{iso.week:02d}"
-        counts[(period, t.cause or NO_CAUSE)] += 1
+        counts[(_period(t.opened_at.astimezone(zone).date(), bucket), t.cause or NO_CAUSE)] += 1
     return [{"period": p, "cause": c, "count": n} for (p, c), n in sorted(counts.items())]
+
+
+def trend(rows: list[dict[str, Any]], since: date, until: date,
+          bucket: str = "month") -> dict[str, Any]:
+    """`causes_over_time` rows as a chart wants them: every period, one series per cause
+    (biggest first) with a count per period, zeros included."""
+    labels = periods(since, until, bucket)
+    index = {label: i for i, label in enumerate(labels)}
+    series: dict[str, list[int]] = {}
+    for r in rows:
+        counts = series.setdefault(r["cause"], [0] * len(labels))
+        if r["period"] in index:
+            counts[index[r["period"]]] += r["count"]
+    ordered = sorted(series.items(), key=lambda kv: (-sum(kv[1]), kv[0]))
+    return {"periods": labels,
+            "series": [{"cause": cause, "counts": counts} for cause, counts in ordered]}
+
+
+def pareto_csv(rows: list[dict[str, Any]]) -> str:
+    return _csv(["cause", "tickets", "share", "cumulative"],
+                [[r["cause"], r["count"], r["share"], r["cumulative"]] for r in rows])
+
+
+def trend_csv(data: dict[str, Any]) -> str:
+    """One row per period, one column per cause."""
+    causes = [s["cause"] for s in data["series"]]
+    return _csv(["period", *causes],
+                [[period, *(s["counts"][i] for s in data["series"])]
+                 for i, period in enumerate(data["periods"])])
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> str:
+    """CSV with a BOM for Excel; tenant-written cause names cannot run as formulas."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow([neutralise(h) for h in header])
+    for row in rows:
+        writer.writerow([neutralise(v) if isinstance(v, str) else v for v in row])
+    return buffer.getvalue()
 
 
 def pareto(session: Session, since: date, until: date) -> list[dict[str, Any]]:
@@ -110,9 +171,12 @@ def reopen_rate(session: Session, since: date, until: date) -> dict[str, Any]:
             "rate": round(len(reopened) / len(resolved), 4) if resolved else None}
 
 
-def summary(session: Session, since: date, until: date) -> dict[str, Any]:
-    return {"since": since, "until": until, "pareto": pareto(session, since, until),
-            "by_period": causes_over_time(session, since, until),
+def summary(session: Session, since: date, until: date,
+            bucket: str = "month") -> dict[str, Any]:
+    by_period = causes_over_time(session, since, until, bucket)
+    return {"since": since, "until": until, "bucket": bucket,
+            "pareto": pareto(session, since, until), "by_period": by_period,
+            "trend": trend(by_period, since, until, bucket),
             "by_agent": times(session, since, until, "agent"),
             "by_cause": times(session, since, until, "cause"),
             "reopen": reopen_rate(session, since, until)}

@@ -8,7 +8,8 @@ date), so generating twice — or concurrently — makes one task. A customer wh
 tier has their open tasks of the old plan cancelled and gets one of the new plan.
 
 Recording a visit logs an interaction (so it shows on the customer timeline) and closes
-the task; the report compares done dates with due dates.
+the task; the report compares done dates with due dates, and `purchase_effect` compares
+what customers bought in the days before each visit with the days after it.
 """
 
 from __future__ import annotations
@@ -17,23 +18,42 @@ import uuid
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import (
+    Date,
+    Numeric,
+    String,
+    Uuid,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from saas.models import Staff
-from saas.models.base import new_id, utcnow
+from saas.models.base import UTCDateTime, new_id, utcnow
 from saas.models.customers import Customer
+from saas.models.orders import COUNTED_STATUSES, Order
 from saas.models.tiers import CustomerTier, Tier
 from saas.models.visits import VISIT_METHODS, VisitPlan, VisitTask
 from saas.services import audit, interactions, outbox
 from saas.services.context import Actor
 from saas.services.customers import bound_tenant, parse_id
 from saas.services.errors import Conflict, InvalidInput, NotFound
+from saas.tenancy import current_tenant_id
 from saas.tenant_templates import TemplateError, load_template
 
 # How far ahead tasks are made, so "upcoming" shows the next week's visits.
@@ -205,59 +225,123 @@ class GenerationResult:
 
 def generate(session: Session, today: date | None = None,
              customer_ids: list[uuid.UUID] | None = None) -> GenerationResult:
-    """Make the due visit tasks (idempotent; see the module docstring)."""
+    """Make the due visit tasks (idempotent; see the module docstring).
+
+    Set-based: one UPDATE cancels the open tasks of plans a customer no longer has, then
+    one INSERT ... SELECT per active plan (a tenant has a handful) adds the due tasks.
+    The unique (customer, plan, due date) key turns a second or concurrent run into a
+    no-op; a task cancelled by a tier change is revived if the customer moves back.
+    """
     today = today or tenant_today(session)
-    result = GenerationResult()
-    plans = {p.tier_id: p for p in list_plans(session) if p.active}
-    stmt = select(Customer.id, Customer.owner_id, CustomerTier.tier_id).join(
-        CustomerTier, and_(CustomerTier.tenant_id == Customer.tenant_id,
-                           CustomerTier.id == Customer.id), isouter=True).where(
-        Customer.merged_into_id.is_(None))
-    if customer_ids is not None:
-        stmt = stmt.where(Customer.id.in_(customer_ids))
-    for customer_id, owner_id, tier_id in session.execute(stmt).all():
-        plan = plans.get(tier_id)
-        open_tasks = list(session.scalars(select(VisitTask).where(
-            VisitTask.customer_id == customer_id, VisitTask.status == "planned")))
-        keep = False
-        for task in open_tasks:
-            if plan is not None and task.plan_id == plan.id:
-                keep = True
-                continue
-            task.status, task.cancel_reason = "cancelled", "tier changed"
-            result.cancelled += 1
-        if plan is None or keep:
-            continue
-        last_done = session.scalar(select(func.max(VisitTask.done_at)).where(
-            VisitTask.customer_id == customer_id, VisitTask.status == "done"))
-        due = today if last_done is None else max(
-            last_done.date() + timedelta(days=plan.every_days), today)
-        if due > today + timedelta(days=LOOKAHEAD_DAYS):
-            continue
-        if _insert_task(session, VisitTask(
-                id=new_id(), customer_id=customer_id, plan_id=plan.id, due_on=due,
-                assignee_id=plan.assignee_id or owner_id, method=plan.method,
-                status="planned")):
-            result.created += 1
+    tid = current_tenant_id(session)
+    zone = _tenant_zone(session)
+    plans = [p for p in list_plans(session) if p.active]
     session.flush()
+    result = GenerationResult()
+    result.cancelled = _cancel_stale(session, tid, customer_ids)
+    for plan in plans:
+        result.created += _insert_due(session, tid, plan, today, zone, customer_ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, VisitTask):
+            session.expire(obj)
     return result
 
 
-def _insert_task(session: Session, task: VisitTask) -> bool:
-    """Insert unless the same (customer, plan, due date) exists — also when a concurrent
-    run inserted it first (the unique constraint decides, inside a savepoint)."""
-    exists = session.scalars(select(VisitTask.id).where(
-        VisitTask.customer_id == task.customer_id, VisitTask.plan_id == task.plan_id,
-        VisitTask.due_on == task.due_on)).first()
-    if exists is not None:
-        return False
+def _tenant_zone(session: Session) -> ZoneInfo:
     try:
-        with session.begin_nested():
-            session.add(task)
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+        return ZoneInfo(bound_tenant(session).timezone)
+    except Exception:
+        return ZoneInfo("UTC")
+
+
+def _live_customers(tid: uuid.UUID, customer_ids: list[uuid.UUID] | None):
+    # A SELECT inside an INSERT is not reached by the ORM tenant filter: say it here.
+    stmt = select(Customer.id).where(Customer.tenant_id == tid,
+                                     Customer.merged_into_id.is_(None))
+    if customer_ids is not None:
+        stmt = stmt.where(Customer.id.in_(customer_ids))
+    return stmt
+
+
+def _cancel_stale(session: Session, tid: uuid.UUID,
+                  customer_ids: list[uuid.UUID] | None) -> int:
+    """Cancel open tasks whose plan is not the active plan of the customer's tier."""
+    current = select(VisitPlan.id).join(CustomerTier, and_(
+        CustomerTier.tenant_id == VisitPlan.tenant_id,
+        CustomerTier.tier_id == VisitPlan.tier_id)).where(
+        VisitPlan.tenant_id == tid, VisitPlan.active.is_(True),
+        VisitPlan.id == VisitTask.plan_id, CustomerTier.id == VisitTask.customer_id)
+    stmt = update(VisitTask).where(
+        VisitTask.tenant_id == tid, VisitTask.status == "planned",
+        VisitTask.customer_id.in_(_live_customers(tid, customer_ids)),
+        ~exists(current)).values(status="cancelled", cancel_reason="tier changed"
+                                 ).returning(VisitTask.id
+                                             ).execution_options(synchronize_session=False)
+    return len(session.execute(stmt).all())
+
+
+def _new_id_sql(dialect: str):
+    """A UUIDv7 made by the database, one per inserted row (ids sort by creation)."""
+    if dialect == "postgresql":
+        return literal_column(
+            "encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
+            "substring(int8send(floor(extract(epoch from clock_timestamp()) * 1000)"
+            "::bigint) from 3) from 1 for 6), 52, 1), 53, 1), 'hex')::uuid")
+    return literal_column(
+        "lower(printf('%012x', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
+        " || '7' || substr(hex(randomblob(2)), 2) || substr('89ab', 1 + abs(random()) % 4, 1)"
+        " || substr(hex(randomblob(2)), 2) || hex(randomblob(6)))")
+
+
+def _insert_due(session: Session, tid: uuid.UUID, plan: VisitPlan, today: date,
+                zone: ZoneInfo, customer_ids: list[uuid.UUID] | None) -> int:
+    """INSERT ... SELECT the due tasks of one plan; returns how many were added.
+
+    The due date is `every_days` after the local date of the customer's last done
+    visit, never before today, and only within the look-ahead. The date arithmetic is
+    done here as instants (local midnights), so the SQL is the same on every dialect:
+    a last visit before midnight of (today - every + k + 1) makes the task due today + k.
+    """
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+
+    done = aliased(VisitTask)
+    last = select(done.customer_id.label("customer_id"),
+                  func.max(done.done_at).label("at")).where(
+        done.tenant_id == tid, done.status == "done").group_by(done.customer_id).subquery()
+    base = today - timedelta(days=plan.every_days)
+    whens = [(last.c.at.is_(None), literal(today, Date()))]
+    for k in range(LOOKAHEAD_DAYS + 1):
+        whens.append((last.c.at < midnight(base + timedelta(days=k + 1)),
+                      literal(today + timedelta(days=k), Date())))
+    due = case(*whens, else_=literal(None, Date()))
+    horizon = midnight(base + timedelta(days=LOOKAHEAD_DAYS + 1))
+    open_task = aliased(VisitTask)
+    assignee = literal(plan.assignee_id, Uuid()) if plan.assignee_id else Customer.owner_id
+    rows = select(
+        _new_id_sql(session.get_bind().dialect.name), literal(tid, Uuid()),
+        literal(utcnow(), UTCDateTime()), Customer.id, literal(plan.id, Uuid()), due,
+        assignee, literal(plan.method, String()), literal("planned", String()),
+    ).select_from(Customer).join(CustomerTier, and_(
+        CustomerTier.tenant_id == Customer.tenant_id, CustomerTier.id == Customer.id)
+    ).outerjoin(last, last.c.customer_id == Customer.id).where(
+        Customer.id.in_(_live_customers(tid, customer_ids)),
+        Customer.tenant_id == tid, CustomerTier.tier_id == plan.tier_id,
+        or_(last.c.at.is_(None), last.c.at < horizon),
+        ~exists(select(open_task.id).where(
+            open_task.tenant_id == tid, open_task.customer_id == Customer.id,
+            open_task.plan_id == plan.id, open_task.status == "planned")))
+    table = VisitTask.__table__
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(table).from_select(
+        ["id", "tenant_id", "created_at", "customer_id", "plan_id", "due_on", "assignee_id",
+         "method", "status"], rows)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["tenant_id", "customer_id", "plan_id", "due_on"],
+        set_={"status": "planned", "cancel_reason": None,
+              "assignee_id": stmt.excluded.assignee_id, "method": stmt.excluded.method},
+        where=table.c.status == "cancelled").returning(table.c.id)
+    return len(session.execute(stmt).all())
 
 
 # -- my visits and recording ----------------------------------------------------------
@@ -369,3 +453,113 @@ def report(session: Session, since: date, until: date) -> list[dict]:
             "outcomes": [{"outcome": o, "count": n} for o, n in
                          Counter(t.outcome for t in done if t.outcome).most_common(5)]})
     return rows
+
+
+MAX_WINDOW_DAYS = 365
+
+
+def _shift(column, days: int, dialect: str):
+    """`column` moved by `days` in SQL (SQLite keeps times as ISO text)."""
+    if dialect == "postgresql":
+        return column + func.make_interval(0, 0, 0, days)
+    return func.strftime("%Y-%m-%d %H:%M:%f", column, f"{days:+d} days")
+
+
+def purchase_effect(session: Session, since: date, until: date,
+                    window_days: int = 30) -> dict[str, list[dict]]:
+    """Did visits change what customers bought? For each visit done in [since, until],
+    the counted orders (in the tenant's currency) in the `window_days` before the visit
+    and in the `window_days` after it; summed per plan, per method and per outcome.
+
+    One grouped query does the work in the database (a row per visit, then per plan,
+    method and outcome); only the roll-up of those few rows into the three views is
+    done here.
+    """
+    errors: dict[str, list[str]] = {}
+    if until < since:
+        errors["until"] = ["The end is before the start."]
+    if isinstance(window_days, bool) or not isinstance(window_days, int) \
+            or not 1 <= window_days <= MAX_WINDOW_DAYS:
+        errors["window_days"] = [f"Give a number of days from 1 to {MAX_WINDOW_DAYS}."]
+    if errors:
+        raise InvalidInput("The report period is invalid.", errors)
+    tenant = bound_tenant(session)
+    zone = _tenant_zone(session)
+    dialect = session.get_bind().dialect.name
+    start = datetime.combine(since, time(0), tzinfo=zone)
+    end = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+    before_from = _shift(VisitTask.done_at, -window_days, dialect)
+    after_to = _shift(VisitTask.done_at, window_days, dialect)
+    is_before = and_(Order.placed_at >= before_from, Order.placed_at < VisitTask.done_at)
+    is_after = and_(Order.placed_at >= VisitTask.done_at, Order.placed_at < after_to)
+    money = Numeric(14, 2)
+    per_visit = select(
+        VisitTask.id.label("visit_id"), VisitTask.plan_id, VisitTask.method,
+        VisitTask.outcome,
+        func.count(case((is_before, Order.id))).label("orders_before"),
+        func.count(case((is_after, Order.id))).label("orders_after"),
+        func.coalesce(func.sum(case((is_before, Order.total), else_=0)), 0)
+        .label("spend_before"),
+        func.coalesce(func.sum(case((is_after, Order.total), else_=0)), 0)
+        .label("spend_after"),
+    ).select_from(VisitTask).outerjoin(Order, and_(
+        Order.tenant_id == VisitTask.tenant_id, Order.customer_id == VisitTask.customer_id,
+        Order.status.in_(COUNTED_STATUSES), Order.currency == tenant.currency,
+        Order.placed_at >= before_from, Order.placed_at < after_to)).where(
+        VisitTask.status == "done", VisitTask.done_at >= start, VisitTask.done_at < end
+    ).group_by(VisitTask.id, VisitTask.plan_id, VisitTask.method, VisitTask.outcome
+               ).subquery()
+    grouped = select(
+        per_visit.c.plan_id, per_visit.c.method, per_visit.c.outcome,
+        func.count().label("visits"),
+        func.sum(per_visit.c.orders_before).label("orders_before"),
+        func.sum(per_visit.c.orders_after).label("orders_after"),
+        func.sum(per_visit.c.spend_before, type_=money).label("spend_before"),
+        func.sum(per_visit.c.spend_after, type_=money).label("spend_after"),
+        func.count(case((per_visit.c.orders_after > 0, 1))).label("bought_after"),
+    ).group_by(per_visit.c.plan_id, per_visit.c.method, per_visit.c.outcome)
+    tiers = {t.id: t.name for t in session.scalars(select(Tier))}
+    plan_tier = {p.id: tiers.get(p.tier_id, "?") for p in session.scalars(select(VisitPlan))}
+    views: dict[str, dict[Any, dict]] = {"by_plan": {}, "by_method": {}, "by_outcome": {}}
+    total = _effect_row({})
+    for row in session.execute(grouped).mappings():
+        keys = {"by_plan": (row["plan_id"],), "by_method": (row["method"],),
+                "by_outcome": (row["outcome"] or "",)}
+        for view, key in keys.items():
+            if key not in views[view]:
+                views[view][key] = _effect_row(
+                    {"plan_id": row["plan_id"], "tier": plan_tier.get(row["plan_id"], "?"),
+                     "method": row["method"]} if view == "by_plan" else
+                    {"method": row["method"]} if view == "by_method" else
+                    {"outcome": row["outcome"] or ""})
+            _add_effect(views[view][key], row)
+        _add_effect(total, row)
+    out: dict[str, Any] = {
+        view: sorted((_finish_effect(r) for r in rows.values()),
+                     key=lambda r: (-r["visits"], str(r.get("tier") or r.get("method")
+                                                       or r.get("outcome"))))
+        for view, rows in views.items()}
+    out.update(total=_finish_effect(total), window_days=window_days,
+               currency=tenant.currency, since=since, until=until)
+    return out
+
+
+def _effect_row(keys: dict) -> dict:
+    return {**keys, "visits": 0, "orders_before": 0, "orders_after": 0,
+            "spend_before": Decimal("0.00"), "spend_after": Decimal("0.00"),
+            "bought_after": 0}
+
+
+def _add_effect(target: dict, row: Mapping) -> None:
+    for name in ("visits", "orders_before", "orders_after", "bought_after"):
+        target[name] += int(row[name] or 0)
+    for name in ("spend_before", "spend_after"):
+        target[name] += Decimal(str(row[name] or 0)).quantize(Decimal("0.01"))
+
+
+def _finish_effect(row: dict) -> dict:
+    row["spend_change"] = row["spend_after"] - row["spend_before"]
+    row["orders_change"] = row["orders_after"] - row["orders_before"]
+    row["bought_after_rate"] = round(row["bought_after"] / row["visits"], 3) \
+        if row["visits"] else None
+    return row

@@ -27,6 +27,7 @@ from saas.services import customer_list, field_access, read_audit, row_scope, sa
 from saas.services import customers as customer_service
 from saas.services import interactions as interaction_service
 from saas.services import orders as order_service
+from saas.services import segments as segment_service
 from saas.services.errors import InvalidInput, ServiceError
 from saas.tenancy import current_tenant
 from saas.timeline import timeline
@@ -214,6 +215,7 @@ def index():
         categories=customer_service.categories(current_tenant),
         stages=labelled(LIFECYCLE_STAGES, STAGE_LABELS),
         kinds=labelled(CUSTOMER_KINDS, KIND_LABELS), staff_choices=_staff_choices(),
+        segments=segment_service.list_segments(db.session),
         stage_labels=STAGE_LABELS, kind_labels=KIND_LABELS,
         sorts=[("-created_at", _("Newest first")), ("created_at", _("Oldest first")),
                ("name", _("Name A–Z")), ("-name", _("Name Z–A")),
@@ -328,7 +330,8 @@ def _render_show(customer, interaction_form=None, contact_form=None, status=200)
     definitions = field_service.list_definitions(db.session)
     return render_template(
         "customers/show.html", customer=customer, owner=owner,
-        contacts=contact_service.list_contacts(db.session, customer.id),
+        contacts=privacy_web.redacted_contacts(contact_service.list_contacts(db.session,
+                                                                             customer.id)),
         figures=privacy_web.redacted_figures(order_service.key_figures(db.session, customer.id)),
         items=items,
         older=items[-1].at.isoformat() if len(items) == TIMELINE_SIZE else None,
@@ -352,7 +355,7 @@ def show(customer_id: str):
 @bp.post("/<customer_id>/interactions")
 @require("customers.write")
 def log_interaction(customer_id: str):
-    customer = customer_service.get_customer(db.session, customer_id)
+    customer = row_scope.get_customer(db.session, request_actor(), customer_id)
     form = _interaction_form()
     if form.validate_on_submit():
         data = {"channel": form.channel.data, "direction": form.direction.data,
@@ -374,13 +377,14 @@ def log_interaction(customer_id: str):
 @bp.post("/<customer_id>/contacts")
 @require("customers.write")
 def add_contact(customer_id: str):
-    customer = customer_service.get_customer(db.session, customer_id)
+    customer = row_scope.get_customer(db.session, request_actor(), customer_id)
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            contact_service.create_contact(db.session, request_actor(), customer.id, {
-                "name": form.name.data, "title": form.title.data, "phone": form.phone.data,
-                "email": form.email.data})
+            data = {"name": form.name.data, "title": form.title.data,
+                    "phone": form.phone.data, "email": form.email.data}
+            field_access.check_contact_writable(db.session, request_actor(), data)
+            contact_service.create_contact(db.session, request_actor(), customer.id, data)
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()

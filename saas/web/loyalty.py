@@ -6,6 +6,7 @@ page (`loyalty/_customer_panel.html`) shows balance, tier and level and redeems 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -19,16 +20,33 @@ from saas.extensions import db
 from saas.models.loyalty import LEVEL_BASES, REWARD_KINDS, ReferralCode
 from saas.services import loyalty as loyalty_service
 from saas.services import referrals as referral_service
+from saas.services import row_scope
 from saas.services import tiers as tier_service
 from saas.services.customers import get_customer
 from saas.services.errors import ServiceError
 from saas.web import nav
-from saas.web.access import can, flash_error, form_errors, request_actor, require
+from saas.web.access import (
+    can,
+    current_staff,
+    flash_error,
+    form_errors,
+    request_actor,
+    require,
+)
 from saas.web.forms import choices
 from saas.web.messages import translate_message
 from saas.web.rule_form import count as clamp_count
+from saas.web.templating import localtime
 
 bp = Blueprint("loyalty", __name__, url_prefix="/t/<slug>/loyalty")
+
+
+@bp.before_request
+def _customer_in_row_scope():
+    """Every page with a customer id: 404 outside the staff member's row scope."""
+    customer_id = (request.view_args or {}).get("customer_id")
+    if customer_id is not None and current_staff() is not None:
+        row_scope.ensure_visible(db.session, request_actor(), customer_id)
 nav.add("loyalty.index", _l("Loyalty"), permission="customers.read", order=34)
 
 KIND_LABELS = {"gift": _l("Gift"), "coupon": _l("Coupon"), "discount": _l("Discount")}
@@ -408,6 +426,22 @@ def _panel(customer) -> dict[str, Any]:
             "redeem_form": _redeem_form() if can("customers.write") else None}
 
 
+TIMELINE_BONUS_LABELS = {**BONUS_LABELS, "referral": _l("Referral"),
+                         "contribution": _l("Contribution reward")}
+
+
 @bp.app_context_processor
 def _panel_helper() -> dict[str, Any]:
-    return {"loyalty_panel": _panel}
+    return {"loyalty_panel": _panel, "loyalty_entry_labels": ENTRY_LABELS,
+            "loyalty_bonus_labels": TIMELINE_BONUS_LABELS}
+
+
+@bp.app_template_filter("isotime")
+def _isotime(value: str | None) -> str:
+    """An ISO time kept in timeline `data` (JSON has no datetimes), in the tenant's zone."""
+    if not value:
+        return ""
+    try:
+        return localtime(datetime.fromisoformat(value))
+    except ValueError:
+        return value

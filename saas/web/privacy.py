@@ -2,8 +2,9 @@
 customer's privacy page (consent history, who saw the data, export and erasure).
 
 Also the helpers the customer pages call to apply field permissions: `redacted(customer)`
-wraps a customer so hidden attributes read as empty, and `hide_form_fields(form)` drops
-hidden fields from a form and disables read-only ones.
+wraps a customer so hidden attributes read as empty and masked ones masked,
+`hide_form_fields(form)` drops hidden fields from a form and disables read-only and
+masked ones, and the reveal action shows one masked value in clear (audited).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ nav.add("privacy.index", _l("Privacy"), permission="privacy.manage", order=92)
 
 SCOPE_LABELS = {"all": _l("All customers"), "department": _l("Own department's"),
                 "own": _l("Only their own")}
+MATRIX_LEVELS = {"visible": "write", "readonly": "read", "masked": "masked",
+                 "hidden": "hidden"}
 ACTION_LABELS = {"customer.viewed": _l("Viewed"), "customer.exported": _l("Exported"),
                  "customer.field_revealed": _l("Revealed a field"),
                  "customer.erased": _l("Erased")}
@@ -54,25 +57,57 @@ def web_access() -> field_access.Access:
 
 
 class RedactedCustomer:
-    """A read-only view of a customer in which hidden fields are empty."""
+    """A read-only view of a customer in which hidden fields are empty and masked ones
+    masked; `privacy_masked` lists the (key, label) of masked fields that have a value,
+    for the reveal buttons."""
 
     def __init__(self, customer: Any, access: field_access.Access) -> None:
         self._customer = customer
         self._attrs, self._custom = field_access.hidden_attributes(access)
+        self._masked, self._masked_custom = field_access.masked_attributes(access)
+        self.privacy_masked = [(s.key, s.label) for s in access.specs
+                               if s.key in access.masked
+                               and field_access.clear_value(s, customer) not in
+                               (None, "", [])]
 
     def __getattr__(self, name: str) -> Any:
         if name in self._attrs:
             return [] if name in ("phones", "emails", "tags") else (
                 {} if name == "consent" else None)
         value = getattr(self._customer, name)
-        if name == "custom_fields" and self._custom:
-            return {k: v for k, v in (value or {}).items() if k not in self._custom}
+        if name in self._masked:
+            return field_access.mask_value(self._masked[name], value)
+        if name == "custom_fields" and (self._custom or self._masked_custom):
+            return {k: (field_access.mask_value(self._masked_custom[k], v)
+                        if k in self._masked_custom else v)
+                    for k, v in (value or {}).items() if k not in self._custom}
         return value
 
 
 def redacted(customer: Any) -> Any:
     access = web_access()
-    return customer if not access.hidden else RedactedCustomer(customer, access)
+    return customer if not access.restricted else RedactedCustomer(customer, access)
+
+
+class RedactedContact:
+    """A contact whose phone/email follow the customer phones/emails permissions."""
+
+    def __init__(self, contact: Any, access: field_access.Access) -> None:
+        self._contact = contact
+        self._access = access
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._contact, name)
+        key = field_access.CONTACT_FIELDS.get(name)
+        if key is None or self._access.can_see_clear(key):
+            return value
+        return None if key in self._access.hidden else field_access.mask_value(key, value)
+
+
+def redacted_contacts(contacts: list) -> list:
+    access = web_access()
+    return contacts if not access.restricted else [RedactedContact(c, access)
+                                                   for c in contacts]
 
 
 def redacted_figures(figures: Any) -> Any:
@@ -111,6 +146,10 @@ def hide_form_fields(form: Any) -> set[str]:
                 skip.add(name)
             elif spec.key not in access.editable:
                 form[name].render_kw = {**(form[name].render_kw or {}), "disabled": True}
+                if spec.key in access.masked and isinstance(form[name].data, str):
+                    form[name].data = ", ".join(
+                        str(field_access.mask_value(spec.key, part))
+                        for part in form[name].data.split(", ")) if form[name].data else ""
                 skip.add(name)
     return skip
 
@@ -144,14 +183,15 @@ def index():
 @bp.post("/fields")
 @require("privacy.manage")
 def save_fields():
-    """The matrix posts `<role>|<field>` = visible / readonly / hidden for every cell."""
+    """The matrix posts `<role>|<field>` = visible / readonly / masked / hidden for every
+    cell."""
     changes = []
     for key, value in request.form.items():
         if "|" not in key:
             continue
         role, field = key.split("|", 1)
-        changes.append({"role": role, "field": field, "visible": value != "hidden",
-                        "editable": value == "visible"})
+        changes.append({"role": role, "field": field,
+                        "level": MATRIX_LEVELS.get(value, value)})
     try:
         field_access.set_permissions(db.session, request_actor(), changes,
                                      confirm=request.form.get("confirm") == "1")
@@ -218,6 +258,25 @@ def customer(customer_id: str):
         current=consent.derived_state(db.session, record.id),
         reads=read_audit.who_saw(db.session, record.id, read_audit.DEFAULT_DAYS),
         action_labels=ACTION_LABELS, days=read_audit.DEFAULT_DAYS)
+
+
+@bp.post("/customers/<customer_id>/reveal")
+@require("customers.read")
+def reveal(customer_id: str):
+    """One masked field of a customer in clear, recorded in the read audit. A POST, so a
+    link preview or prefetch never reveals (nor logs) anything."""
+    actor = request_actor()
+    record = row_scope.get_customer(db.session, actor, customer_id)
+    key = request.form.get("field", "")
+    value = field_access.reveal(db.session, actor, record, key, "360 page")
+    db.session.commit()
+    spec = next(s for s in web_access().specs if s.key == key)
+    values = value if isinstance(value, list) else [value]
+    response = Response(render_template("privacy/reveal.html", customer=record,
+                                        label=spec.label, custom=spec.custom,
+                                        values=values))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/customers/<customer_id>/export")

@@ -52,7 +52,8 @@ def _builtin_rules() -> dict[str, str]:
 @require("customers.read")
 def index():
     builtin = segment_service.builtin_distribution(db.session)
-    saved = [(s, segment_service.count(db.session, s.id))
+    saved = [(s, None if segment_service.rule_problems(db.session, s)
+              else segment_service.count(db.session, s.id))
              for s in segment_service.list_segments(db.session)]
     return render_template("segments/index.html", builtin=builtin, saved=saved,
                            labels=SEGMENT_LABELS, rule_text=_builtin_rules(),
@@ -111,10 +112,16 @@ def create():
 @require("customers.read")
 def show(segment_id: str):
     segment = segment_service.get_segment(db.session, segment_id)
+    problems = segment_service.rule_problems(db.session, segment)
+    if problems:
+        return render_template("segments/show.html", segment=segment, count=None,
+                               members=[], describe=rules.describe,
+                               problems=[translate_message(m) for msgs in problems.values()
+                                         for m in msgs])
     return render_template("segments/show.html", segment=segment,
                            count=segment_service.count(db.session, segment.id),
                            members=segment_service.members(db.session, segment.id),
-                           describe=rules.describe)
+                           describe=rules.describe, problems=[])
 
 
 @bp.route("/<segment_id>/edit", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -25,25 +26,36 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
 from saas.api.pagination import keyset_page
 from saas.extensions import db
 from saas.models import Staff
 from saas.models.customers import Customer
 from saas.models.tickets import PRIORITIES, STATUSES, TICKET_TYPES, Ticket
-from saas.services import sla, ticket_analysis
+from saas.services import holidays as holiday_service
+from saas.services import row_scope, sla, ticket_analysis
 from saas.services import tickets as ticket_service
 from saas.services.customers import get_customer
 from saas.services.errors import InvalidInput, ServiceError
 from saas.services.visits import tenant_today
 from saas.tenancy import current_tenant
 from saas.web import nav
-from saas.web.access import flash_error, form_errors, request_actor, require
+from saas.web.access import current_staff, flash_error, form_errors, request_actor, require
 from saas.web.forms import choices
 
 bp = Blueprint("tickets", __name__, url_prefix="/t/<slug>/tickets")
 nav.add("tickets.index", _l("Tickets"), permission="tickets.read", order=40)
+
+
+@bp.before_request
+def _ticket_in_row_scope():
+    """Every page with a ticket id: 404 when the ticket's customer is outside the
+    staff member's row scope (privacy, issue 11)."""
+    ticket_id = (request.view_args or {}).get("ticket_id")
+    if ticket_id is not None and current_staff() is not None:
+        ticket = ticket_service.get_ticket(db.session, ticket_id)
+        row_scope.ensure_visible(db.session, request_actor(), ticket.customer_id)
 
 STATUS_LABELS = {"new": _l("New"), "open": _l("Open"),
                  "pending_customer": _l("Waiting for customer"), "resolved": _l("Resolved"),
@@ -90,7 +102,18 @@ class SettingsForm(FlaskForm):
     causes = TextAreaField(_l("Cause categories"), description=_l("One per line."))
     opens = StringField(_l("Opens at"), description=_l("HH:MM, in the tenant's time zone."))
     closes = StringField(_l("Closes at"))
-    holidays = TextAreaField(_l("Holidays"), description=_l("One date per line (YYYY-MM-DD)."))
+
+
+class HolidayForm(FlaskForm):
+    name = StringField(_l("Name"))
+    start = StringField(_l("First day"), description=_l("YYYY-MM-DD"))
+    end = StringField(_l("Last day"), description=_l("YYYY-MM-DD; empty for a single day."))
+    greeting = BooleanField(_l("Send holiday greetings"), default=True)
+
+    def data_for_service(self) -> dict:
+        return {"name": self.name.data or "", "start": (self.start.data or "").strip(),
+                "end": (self.end.data or "").strip() or None,
+                "greeting": bool(self.greeting.data)}
 
 
 def _staff_choices(empty: bool = True) -> list:
@@ -132,6 +155,7 @@ def index():
     stmt = ticket_service.query(db.session, request_actor(), queue=queue,
                                 status=status if status in STATUSES else None,
                                 priority=priority if priority in PRIORITIES else None)
+    stmt = row_scope.limit_by_customer(db.session, request_actor(), stmt, Ticket.customer_id)
     try:
         page = keyset_page(db.session, stmt, [Ticket.opened_at.desc(), Ticket.id.desc()],
                            50, request.args.get("cursor"))
@@ -155,12 +179,13 @@ def index():
 def create():
     form = TicketForm()
     wanted = request.args.get("customer_id") or form.customer_id.data
-    recent = db.session.scalars(select(Customer).where(Customer.merged_into_id.is_(None))
-                                .order_by(Customer.created_at.desc()).limit(500)).all()
+    recent = db.session.scalars(row_scope.apply(
+        db.session, request_actor(), select(Customer).where(Customer.merged_into_id.is_(None)))
+        .order_by(Customer.created_at.desc()).limit(500)).all()
     pairs = [(str(c.id), c.name) for c in recent]
     if wanted and wanted not in {p[0] for p in pairs}:
         try:
-            chosen = get_customer(db.session, wanted)
+            chosen = row_scope.get_customer(db.session, request_actor(), wanted)
             pairs.insert(0, (str(chosen.id), chosen.name))
         except ServiceError:
             pass
@@ -177,6 +202,7 @@ def create():
                 "priority": form.priority.data, "cause": form.cause.data or None,
                 "owner_id": form.owner_id.data or None, "channel": "web"}
         try:
+            row_scope.ensure_visible(db.session, request_actor(), data["customer_id"])
             ticket = ticket_service.create_ticket(db.session, request_actor(), data)
             db.session.commit()
         except ServiceError as exc:
@@ -310,8 +336,7 @@ def settings():
     policy = sla.policy_data(tenant)
     form = SettingsForm(data={
         "causes": "\n".join(ticket_service.causes(tenant)),
-        "opens": policy["working_hours"][0], "closes": policy["working_hours"][1],
-        "holidays": "\n".join(policy.get("holidays", []))})
+        "opens": policy["working_hours"][0], "closes": policy["working_hours"][1]})
     targets = policy["priorities"]
     days = policy["working_days"]
     if form.validate_on_submit():
@@ -327,8 +352,7 @@ def settings():
                     targets[p][kind] = raw
         data = {"working_days": days, "working_hours": [form.opens.data.strip(),
                                                         form.closes.data.strip()],
-                "priorities": targets,
-                "holidays": [h.strip() for h in form.holidays.data.splitlines() if h.strip()]}
+                "priorities": targets}
         try:
             actor = request_actor()
             ticket_service.set_causes(db.session, actor, [
@@ -340,27 +364,110 @@ def settings():
             form_errors(form, exc)
             return render_template("tickets/settings.html", form=form, targets=targets,
                                    days=days, weekdays=WEEKDAYS, errors=exc.errors,
+                                   holiday_count=len(policy["holidays"]),
                                    priority_labels=PRIORITY_LABELS), exc.status
         flash(_("Service desk settings saved."), "success")
         return redirect(url_for(".settings"))
     return render_template("tickets/settings.html", form=form, targets=targets, days=days,
-                           weekdays=WEEKDAYS, errors={}, priority_labels=PRIORITY_LABELS)
+                           weekdays=WEEKDAYS, errors={}, priority_labels=PRIORITY_LABELS,
+                           holiday_count=len(policy["holidays"]))
+
+
+def _holiday_page(form: HolidayForm, status: int = 200, editing: Any = None):
+    policy = sla.policy_data(current_tenant)
+    names = dict(WEEKDAYS)
+    return render_template("tickets/holidays.html", form=form, editing=editing,
+                           holidays=holiday_service.calendar(current_tenant), policy=policy,
+                           days_label=", ".join(str(names[d]) for d in policy["working_days"])
+                           ), status
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@require("settings.manage")
+def holidays():
+    """The holiday calendar shared by SLA business hours and holiday greetings."""
+    form = HolidayForm()
+    if form.validate_on_submit():
+        try:
+            holiday_service.add_holiday(db.session, request_actor(), form.data_for_service())
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            form_errors(form, exc)
+            return _holiday_page(form, exc.status)
+        flash(_("Holiday added."), "success")
+        return redirect(url_for(".holidays"))
+    return _holiday_page(form)
+
+
+@bp.route("/holidays/<uuid:holiday_id>", methods=["GET", "POST"])
+@require("settings.manage")
+def edit_holiday(holiday_id):
+    current = holiday_service.get_holiday(current_tenant, holiday_id)
+    form = HolidayForm(data={"name": current.name, "start": current.start.isoformat(),
+                             "end": current.end.isoformat(), "greeting": current.greeting})
+    if form.validate_on_submit():
+        try:
+            holiday_service.update_holiday(db.session, request_actor(), holiday_id,
+                                           form.data_for_service())
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            form_errors(form, exc)
+            return _holiday_page(form, exc.status, editing=current)
+        flash(_("Holiday saved."), "success")
+        return redirect(url_for(".holidays"))
+    return _holiday_page(form, editing=current)
+
+
+@bp.post("/holidays/<uuid:holiday_id>/delete")
+@require("settings.manage")
+def delete_holiday(holiday_id):
+    holiday_service.remove_holiday(db.session, request_actor(), holiday_id)
+    db.session.commit()
+    flash(_("Holiday removed."), "success")
+    return redirect(url_for(".holidays"))
+
+
+def _analysis_period() -> tuple[date, date, str, dict[str, Any]]:
+    """The period and bucket of the query string; a bad one falls back with a message."""
+    today = tenant_today(db.session)
+    bucket = request.args.get("bucket") or "month"
+    try:
+        until = date.fromisoformat(request.args.get("until") or today.isoformat())
+        since = date.fromisoformat(request.args.get("since")
+                                   or (until - timedelta(days=180)).isoformat())
+        data = ticket_analysis.summary(db.session, since, until, bucket)
+    except (ValueError, ServiceError):
+        flash(_("Give the period as two dates, the start before the end."), "error")
+        since, until, bucket = today - timedelta(days=180), today, "month"
+        data = ticket_analysis.summary(db.session, since, until, bucket)
+    return since, until, bucket, data
 
 
 @bp.get("/analysis")
 @require("reports.read")
 def analysis():
-    """Causes (Pareto), causes per month, times by agent and cause, reopen rate."""
-    today = tenant_today(db.session)
-    try:
-        until = date.fromisoformat(request.args.get("until") or today.isoformat())
-        since = date.fromisoformat(request.args.get("since")
-                                   or (until - timedelta(days=180)).isoformat())
-        data = ticket_analysis.summary(db.session, since, until)
-    except (ValueError, ServiceError):
-        flash(_("Give the period as two dates, the start before the end."), "error")
-        since, until = today - timedelta(days=180), today
-        data = ticket_analysis.summary(db.session, since, until)
-    top = max((r["count"] for r in data["pareto"]), default=0)
+    """Causes (Pareto chart), causes per week or month (trend chart), times by agent and
+    cause, reopen rate; each chart with its table and a CSV download."""
+    since, until, bucket, data = _analysis_period()
+    pareto_chart = {"labels": [r["cause"] for r in data["pareto"]],
+                    "counts": [r["count"] for r in data["pareto"]],
+                    "cumulative": [round(r["cumulative"] * 100, 1) for r in data["pareto"]],
+                    "count_label": _("Tickets"), "cumulative_label": _("Cumulative %")}
+    trend_chart = {"labels": data["trend"]["periods"],
+                   "series": [{"label": s["cause"], "counts": s["counts"]}
+                              for s in data["trend"]["series"]]}
     return render_template("tickets/analysis.html", data=data, since=since, until=until,
-                           top=top)
+                           bucket=bucket, pareto_chart=pareto_chart, trend_chart=trend_chart)
+
+
+@bp.get("/analysis/<any(pareto, trend):figure>.csv")
+@require("reports.read")
+def analysis_csv(figure: str):
+    since, until, bucket, data = _analysis_period()
+    body = ticket_analysis.pareto_csv(data["pareto"]) if figure == "pareto" \
+        else ticket_analysis.trend_csv(data["trend"])
+    name = f"ticket-causes-{figure}-{since}-{until}.csv"
+    return Response(body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -74,8 +74,11 @@ def index():
     tiers = tier_service.list_tiers(db.session)
     db.session.commit()  # first use keeps the template's tiers
     counts = {row["name"]: row["count"] for row in tier_service.distribution(db.session)}
+    problems = [f"{path}: {translate_message(m)}" for path, msgs in
+                tier_service.saved_problems(db.session).items() for m in msgs]
     return render_template("tiers/index.html", tiers=tiers, counts=counts,
-                           describe=rules.describe, measured_at=_measured_at())
+                           describe=rules.describe, measured_at=_measured_at(),
+                           problems=problems)
 
 
 # --- the editor -------------------------------------------------------------------------
@@ -179,7 +182,12 @@ def edit():
 @bp.get("/preview")
 @require("customers.read")
 def preview():
-    result = tier_service.preview(db.session)
+    try:
+        result = tier_service.preview(db.session)
+    except ServiceError as exc:
+        db.session.rollback()
+        flash_error(exc)
+        return redirect(url_for(".index"), 303)
     db.session.rollback()
     return render_template("tiers/preview.html", preview=result, measured_at=_measured_at())
 

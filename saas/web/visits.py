@@ -16,6 +16,7 @@ from saas.extensions import db
 from saas.models import Staff
 from saas.models.customers import Customer
 from saas.models.visits import VISIT_METHODS
+from saas.services import row_scope
 from saas.services import tiers as tier_service
 from saas.services import visits as visit_service
 from saas.services.errors import ServiceError
@@ -64,6 +65,7 @@ def _plan_form() -> PlanForm:
 
 def _task_context(task_id):
     task = visit_service.get_task(db.session, task_id)
+    row_scope.ensure_visible(db.session, request_actor(), task.customer_id)
     customer = db.session.scalars(select(Customer).where(
         Customer.id == task.customer_id)).first()
     return task, customer
@@ -74,6 +76,10 @@ def _task_context(task_id):
 def index():
     staff = current_staff()
     buckets = visit_service.my_visits(db.session, staff.id if staff else None)
+    visible = {t.id for t in row_scope.keep_visible(
+        db.session, request_actor(), [t for tasks in buckets.values() for t in tasks])}
+    buckets = {name: [t for t in tasks if t.id in visible]
+               for name, tasks in buckets.items()}
     ids = {t.customer_id for tasks in buckets.values() for t in tasks}
     names = {c.id: c.name for c in db.session.scalars(
         select(Customer).where(Customer.id.in_(ids)))} if ids else {}
@@ -155,15 +161,22 @@ def delete_plan(plan_id):
 @bp.get("/report")
 @require("reports.read")
 def report():
+    """Plans: visits done on time and outcomes; and purchases before vs after visits."""
     today = visit_service.tenant_today(db.session)
+    window = request.args.get("window_days", "30")
     try:
         until = date.fromisoformat(request.args.get("until") or today.isoformat())
         since = date.fromisoformat(request.args.get("since")
                                    or (until - timedelta(days=90)).isoformat())
+        window_days = int(window) if window.strip().isdigit() else -1
         rows = visit_service.report(db.session, since, until)
+        effect = visit_service.purchase_effect(db.session, since, until, window_days)
     except (ValueError, ServiceError):
-        flash(_("Give the period as two dates, the start before the end."), "error")
-        since, until = today - timedelta(days=90), today
+        flash(_("Give the period as two dates, the start before the end, and a window "
+                "of 1 to 365 days."), "error")
+        since, until, window_days = today - timedelta(days=90), today, 30
         rows = visit_service.report(db.session, since, until)
+        effect = visit_service.purchase_effect(db.session, since, until, window_days)
     return render_template("visits/report.html", rows=rows, since=since, until=until,
-                           method_labels=METHOD_LABELS)
+                           method_labels=METHOD_LABELS, effect=effect,
+                           window_days=window_days)

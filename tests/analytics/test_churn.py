@@ -22,6 +22,20 @@ def shop(ctx, make_tenant):
     return tenant, actor
 
 
+def _words(score):
+    return [churn.describe(r) for r in score.reasons]
+
+
+def test_reasons_read_in_chinese_through_the_catalogue(app):
+    from flask_babel import force_locale, gettext
+
+    item = churn.reason("purchase_rhythm", rhythm=30, days=75)
+    with app.test_request_context(), force_locale("zh_CN"):
+        text = churn.describe(item, gettext)
+    assert "30" in text and "75" in text and "bought" not in text
+    assert churn.describe("an old stored sentence") == "an old stored sentence"
+
+
 def _customer_with_orders(actor, name, days_ago):
     now = utcnow()
     c = world.customer(actor, name)
@@ -36,7 +50,9 @@ def test_overdue_regular_buyer_is_at_risk_with_the_rhythm_in_words(shop):
     steady = _customer_with_orders(actor, "Steady", [70, 40, 10])
     db.session.commit()
     scores = churn.score_customers(db.session, utcnow())
-    assert scores[lapsed.id].reasons == ["bought every 30 days, nothing for 75 days"]
+    assert scores[lapsed.id].reasons == [
+        {"code": "purchase_rhythm", "params": {"rhythm": 30, "days": 75}}]
+    assert _words(scores[lapsed.id]) == ["bought every 30 days, nothing for 75 days"]
     assert scores[lapsed.id].score == pytest.approx(0.8 * 0.75, abs=1e-3)
     assert scores[lapsed.id].at_risk
     assert scores[lapsed.id].value_at_stake == pytest.approx(40)  # 4 orders of 10 in a year
@@ -57,8 +73,8 @@ def test_falling_interactions_and_complaints_are_reasons(shop):
             "customer_id": str(c.id), "subject": f"Broken {i}", "type": "complaint"})
     db.session.commit()
     s = churn.score_customers(db.session, utcnow() + timedelta(minutes=1))[c.id]
-    assert "interactions down 80% vs previous quarter" in s.reasons
-    assert "2 complaints in 30 days" in s.reasons
+    assert "interactions down 80% vs previous quarter" in _words(s)
+    assert "2 complaints in 30 days" in _words(s)
     # 1 - (1 - 0.4*0.8)(1 - 0.5*2/3)
     assert s.score == pytest.approx(1 - (1 - 0.32) * (1 - 0.5 * 2 / 3), abs=1e-3)
 
@@ -95,7 +111,7 @@ def test_nps_detractor_is_a_reason(shop):
     surveys.answer(db.session, inv.token, {survey.questions[0]["id"]: 3})
     db.session.commit()
     s = churn.score_customers(db.session, utcnow() + timedelta(minutes=1))[c.id]
-    assert s.reasons == ["NPS detractor (score 3)"]
+    assert _words(s) == ["NPS detractor (score 3)"]
     # The low score also opened one follow-up complaint ticket (risk 1/3, no reason yet).
     assert s.score == pytest.approx(1 - (1 - 0.4) * (1 - 0.5 / 3), abs=1e-3)
 
@@ -116,4 +132,5 @@ def test_valuable_customer_turning_at_risk_emits_one_event(shop):
     events = db.session.scalars(select(OutboxEvent).where(
         OutboxEvent.name == "customer.at_risk")).all()
     assert [e.entity_id for e in events] == [str(big.id)]
-    assert events[0].payload["reasons"] == ["bought every 30 days, nothing for 75 days"]
+    assert events[0].payload["reasons"] == [
+        {"code": "purchase_rhythm", "params": {"rhythm": 30, "days": 75}}]

@@ -164,7 +164,8 @@ def test_hiding_a_field_used_by_a_segment_warns_where_until_confirmed(app, api_c
                      json={"changes": [change], "confirm": True})
     assert resp.status_code == 200
     row = next(f for f in resp.get_json()["fields"] if f["key"] == "purchasing_power")
-    assert row["roles"]["agent"] == {"visible": False, "editable": False}
+    assert row["roles"]["agent"] == {"level": "hidden", "visible": False,
+                                     "editable": False, "masked": False}
 
 
 @pytest.mark.parametrize("change, field", [

@@ -162,7 +162,11 @@ def test_settings_round_trip_and_field_errors(api_client):
     owner = api_client()
     current = owner.get("/api/v1/tickets/settings").json
     assert "Delivery" in current["causes"] and current["timezone"] == "Asia/Shanghai"
-    body = {k: v for k, v in current.items() if k != "timezone"}
+    assert "2026-10-01" in current["holidays"]          # from the holiday calendar
+    assert owner.put("/api/v1/tickets/settings", json={
+        k: v for k, v in current.items() if k != "timezone"}).json["errors"] == {
+        "holidays": ["Unknown field."]}
+    body = {k: v for k, v in current.items() if k not in ("timezone", "holidays")}
     body["causes"] = ["Late", "Broken"]
     body["working_hours"] = ["08:00", "20:00"]
     saved = owner.put("/api/v1/tickets/settings", json=body)
@@ -182,3 +186,9 @@ def test_analysis_api(api_client):
                      ).status_code == 422
     agent = api_client(role="agent", tenant=owner.tenant)
     assert agent.get("/api/v1/tickets/analysis").status_code == 403
+    weekly = owner.get("/api/v1/tickets/analysis?since=2026-11-02&until=2026-11-15"
+                       "&bucket=week")
+    assert weekly.status_code == 200
+    assert weekly.json["trend"] == {"periods": ["2026-W45", "2026-W46"], "series": []}
+    bad = owner.get("/api/v1/tickets/analysis?bucket=year")
+    assert bad.status_code == 422 and "bucket" in bad.json["errors"]

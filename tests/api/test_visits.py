@@ -72,3 +72,53 @@ def test_other_tenants_ids_are_404_and_roles_are_checked(app, api_client):
     agent = api_client(role="agent", tenant=mine.tenant)
     assert agent.post("/api/v1/visits/plans", json={}).status_code == 403
     assert agent.get("/api/v1/visits/report").status_code == 403
+
+
+def _orders_around_the_visit(app, tenant):
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from saas.models.base import utcnow
+    from saas.models.visits import VisitTask
+    from saas.services import orders, products
+
+    with app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        task = db.session.scalars(select(VisitTask)).one()
+        tea = products.create_product(db.session, actor, {"sku": "T", "name": "Tea",
+                                                          "price": "1"})
+        for at, price in ((utcnow() - timedelta(days=5), "12.50"), (None, "40")):
+            orders.place_order(db.session, actor, task.customer_id, {
+                "lines": [{"product_id": str(tea.id), "unit_price": price}],
+                **({"placed_at": at.isoformat()} if at else {})})
+        db.session.commit()
+        db.session.remove()
+
+
+def test_purchase_effect_report_over_the_api(app, api_client):
+    owner = api_client()
+    _tier_customer(app, owner.tenant, owner.staff_id)
+    [task] = owner.get("/api/v1/visits").json["today"]
+    owner.post(f"/api/v1/visits/{task['id']}/record", json={"outcome": "Renewed",
+                                                            "rating": 5})
+    _orders_around_the_visit(app, owner.tenant)
+    resp = owner.get("/api/v1/visits/report/purchases?window_days=30")
+    assert resp.status_code == 200
+    total = resp.json["total"]
+    assert (total["visits"], total["orders_before"], total["orders_after"],
+            total["spend_before"], total["spend_after"], total["spend_change"]) == (
+        1, 1, 1, "12.50", "40.00", "27.50")
+    [outcome] = resp.json["by_outcome"]
+    assert outcome["outcome"] == "Renewed" and outcome["bought_after_rate"] == 1.0
+    assert [r["tier"] for r in resp.json["by_plan"]] == ["A"]
+
+    bad = owner.get("/api/v1/visits/report/purchases?window_days=0")
+    assert bad.status_code == 422 and "window_days" in bad.json["errors"]
+    bad = owner.get("/api/v1/visits/report/purchases?since=2026-05-01&until=2026-04-01")
+    assert bad.status_code == 422 and "until" in bad.json["errors"]
+    other = api_client()
+    assert other.get("/api/v1/visits/report/purchases").json["total"]["visits"] == 0
+    agent = api_client(role="agent", tenant=owner.tenant)
+    assert agent.get("/api/v1/visits/report/purchases").status_code == 403

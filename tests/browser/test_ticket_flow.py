@@ -68,3 +68,44 @@ def test_work_a_ticket_from_open_to_resolved(page, live_server, make_tenant, app
                                                                  "high")
         assert ticket.owner_id == tenant.owner_id and ticket.first_responded_at
         db.session.remove()
+
+
+@pytest.mark.browser
+def test_cause_analysis_draws_pareto_and_trend_charts(page, live_server, make_tenant, app):
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    tenant = make_tenant()
+    with app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        c = customers.create_customer(db.session, actor, {"name": "Zhang Wei"})
+        opened = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+        with time_machine.travel(opened, tick=False):
+            for cause in ("Delivery", "Delivery", "Delivery", "Billing"):
+                ticket_service.create_ticket(db.session, actor, {
+                    "customer_id": c.id, "subject": "x", "cause": cause})
+        db.session.commit()
+        db.session.remove()
+    page.goto(f"/t/{tenant.slug}/login")
+    page.get_by_label("Email").fill(tenant.owner_email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"/t/{tenant.slug}/tickets/analysis?since=2026-11-01&until=2026-12-31")
+    page.wait_for_function("() => ['pareto-chart', 'trend-chart'].every("
+                           "id => document.getElementById(id).chart)")
+    pareto = page.evaluate("() => { const d = document.getElementById('pareto-chart')"
+                           ".chart.data; return [d.labels, d.datasets.map(s => [s.type, "
+                           "s.data])]; }")
+    assert pareto == [["Delivery", "Billing"], [["line", [75, 100]], ["bar", [3, 1]]]]
+    trend = page.evaluate("() => { const d = document.getElementById('trend-chart')"
+                          ".chart.data; return [d.labels, d.datasets.map(s => [s.label, "
+                          "s.data])]; }")
+    assert trend == [["2026-11", "2026-12"], [["Delivery", [3, 0]], ["Billing", [1, 0]]]]
+    expect(page.locator("#pareto table")).to_contain_text("75%")
+    with page.expect_download() as download:
+        page.locator("#trend").get_by_role("link", name="Download CSV").click()
+    assert download.value.suggested_filename == (
+        f"ticket-causes-trend-{date(2026, 11, 1)}-{date(2026, 12, 31)}.csv")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from saas.extensions import db
@@ -131,6 +132,53 @@ def test_nightly_loyalty_expires_points_oldest_first(app, tenant):
     with app.app_context():
         enqueue("saas.jobs.loyalty:nightly_all")  # idempotent: nothing more is due
     assert _snapshot(app, tenant, cid)["balance"] == 40
+
+
+def test_nightly_refresh_ends_an_expired_override_and_says_why(app, tenant):
+    with app.app_context():
+        tenant.bind()
+        w = World(tenant)
+        c = w.customer("Pinned")
+        measures.refresh_all(db.session)
+        tiers.apply(db.session, w.actor)
+        top = tiers.list_tiers(db.session)[0]
+        until = utcnow() + timedelta(days=30)
+        tiers.override(db.session, w.actor, c.id, top.id, until)
+        db.session.commit()
+        cid = c.id
+        db.session.remove()
+    with app.app_context():
+        enqueue("saas.jobs.measures:refresh_all_tenants")
+    assert _snapshot(app, tenant, cid)["tier"] == "A"  # still in force
+    with time_machine.travel(until + timedelta(hours=1), tick=False), app.app_context():
+        enqueue("saas.jobs.measures:refresh_all_tenants")
+    assert _snapshot(app, tenant, cid)["tier"] == "C"
+    with app.app_context():
+        tenant.bind()
+        last = tiers.history(db.session, cid)[0]
+        assert (last.from_tier, last.to_tier, last.reason, last.rule_version) == \
+            ("A", "C", "override_expired", 1)
+        db.session.remove()
+
+
+def test_nightly_loyalty_sends_one_pre_expiry_notice(app, tenant):
+    with app.app_context():
+        tenant.bind()
+        c = World(tenant).customer("Saver")
+        loyalty.post(db.session, Actor.system("test"), c.id, "earn", 120, reason="soon",
+                     expires_at=utcnow() + timedelta(days=10))
+        db.session.commit()
+        cid = c.id
+        db.session.remove()
+    with app.app_context():
+        enqueue("saas.jobs.loyalty:nightly_all")
+        enqueue("saas.jobs.loyalty:nightly_all")
+        tenant.bind()
+        notices = list(db.session.scalars(select(OutboxEvent).where(
+            OutboxEvent.name == "points.expiring")))
+        assert [(n.entity_id, n.payload["points"]) for n in notices] == [(str(cid), 120)]
+        db.session.remove()
+    assert _snapshot(app, tenant, cid)["balance"] == 120  # warned, not yet expired
 
 
 @pytest.mark.redis

@@ -19,6 +19,7 @@ from saas.models.imports import ImportJob, ImportMapping
 from saas.services import custom_fields, imports
 from saas.services import customers as customer_service
 from saas.services.errors import Conflict, InvalidInput, NotFound
+from saas.services.identifiers import lookup_value
 
 
 @pytest.fixture
@@ -230,7 +231,8 @@ def test_lookups_and_audit_follow_the_import(world):
     run(actor, "name,phone,email\nAnn,13800138000,a@x.com\n")
     run(actor, "name,phone\nAnn,13900139000\n")
     values = sorted(db.session.scalars(select(CustomerLookup.value)))
-    assert values == ["+8613800138000", "+8613900139000", "a@x.com"]
+    assert values == sorted(lookup_value(v) for v in ("+8613800138000", "+8613900139000",
+                                                      "a@x.com"))
     assert names() == ["Ann", "Ann"], "a row with no known key is a new customer"
     actions = set(db.session.scalars(select(AuditEntry.action)))
     assert {"import.uploaded", "import.finished"} <= actions

@@ -296,3 +296,88 @@ def test_concurrent_redemptions_never_overdraw(world, app):
         PointsBalance.id == customer_id)) == 0
     assert db.session.scalar(select(func.count()).select_from(Redemption)) == 5
     _assert_ledger_consistent(customer_id)
+
+
+def test_membership_level_by_spend_counts_only_the_window(world):
+    c = world.customer()
+    loyalty.create_level(db.session, world.actor, {
+        "name": "Gold", "basis": "spend", "threshold": 1000, "window_months": 12,
+        "benefits": "Free delivery"})
+    loyalty.create_level(db.session, world.actor, {
+        "name": "Loyal", "basis": "spend", "threshold": 500, "window_months": 24})
+    world.order(c, "800", days_ago=400)   # inside 24 months, outside 12
+    world.order(c, "300", days_ago=10)
+    db.session.commit()
+    found = loyalty.membership(db.session, c.id)
+    assert found.level.name == "Loyal" and found.spend == 1100
+    world.order(c, "750", days_ago=5)
+    db.session.commit()
+    found = loyalty.membership(db.session, c.id)
+    assert (found.level.name, found.level.benefits) == ("Gold", "Free delivery")
+    world.order(c, "5000", days_ago=1, currency="USD")  # another currency never counts
+    db.session.commit()
+    assert loyalty.membership(db.session, c.id).spend == 1850
+    with pytest.raises(InvalidInput) as err:
+        loyalty.create_level(db.session, world.actor, {"name": "Y", "basis": "spend",
+                                                       "threshold": 1, "window_months": 0})
+    assert "window_months" in err.value.errors
+
+
+def test_monthly_cap_limits_points_across_orders(world):
+    loyalty.update_program(db.session, world.actor, {"cap_per_month": 300})
+    c = world.customer()
+    world.order(c, "250")
+    world.order(c, "250")
+    world.order(c, "250")
+    db.session.commit()
+    earned = [e.points for e in _entries(c.id) if e.kind == "earn"]
+    assert earned == [250, 50]  # the third order earns nothing: no zero entries
+    _assert_ledger_consistent(c.id)
+
+
+def test_contribution_rewards_by_interaction_threshold(world):
+    from saas.services import measures
+
+    talker, quiet = world.customer("Talker"), world.customer("Quiet")
+    for days in (1, 5, 20):
+        world.talk(talker, days_ago=days)
+    world.talk(quiet, days_ago=2)
+    world.talk(quiet, days_ago=100)  # outside the 90 days
+    loyalty.update_program(db.session, world.actor, {"contribution_rules": [
+        {"measure": "interactions_90d", "threshold": 2, "points": 15}]})
+    measures.refresh_all(db.session)
+    assert loyalty.award_contributions(db.session) == 1
+    assert [(e.kind, e.points) for e in _entries(talker.id)] == [("bonus", 15)]
+    assert _entries(quiet.id) == []
+    with pytest.raises(InvalidInput) as err:
+        loyalty.update_program(db.session, world.actor, {"contribution_rules": [
+            {"measure": "mood", "threshold": 1, "points": 1},
+            {"measure": "spend_12m", "threshold": 1, "points": 0}]})
+    assert {"contribution_rules.0.measure", "contribution_rules.1.points"} <= \
+        set(err.value.errors)
+
+
+def test_every_ledger_change_emits_an_outbox_event(world):
+    c = world.customer()
+    order = world.order(c, "200")
+    db.session.commit()
+    loyalty.adjust(db.session, world.actor, c.id, 40, "goodwill")
+    coupon = _gift(world, cost=30, kind="coupon", valid_days=10)
+    code = loyalty.redeem(db.session, world.actor, c.id, coupon.id).coupon_code
+    loyalty.use_coupon(db.session, world.actor, code, "order 9")
+    loyalty.reverse_for_order(db.session, order.id)
+    loyalty.post(db.session, world.actor, c.id, "earn", 500, reason="old",
+                 expires_at=utcnow() - timedelta(days=1))
+    loyalty.expire_due(db.session)
+    events = list(db.session.scalars(select(OutboxEvent).where(
+        OutboxEvent.entity_id == str(c.id), OutboxEvent.name.like("points.%"))
+        .order_by(OutboxEvent.created_at, OutboxEvent.id)))
+    names = [e.name for e in events]
+    assert set(names) == {"points.earned", "points.adjusted", "points.redeemed",
+                          "points.reversed", "points.expired"}
+    assert len(events) == len(_entries(c.id))  # one event per ledger entry
+    last = events[-1].payload
+    assert last["kind"] == "expire" and last["balance"] == loyalty.balance(db.session, c.id)
+    assert db.session.scalar(select(func.count()).select_from(OutboxEvent).where(
+        OutboxEvent.name == "coupon.used")) == 1
+    _assert_ledger_consistent(c.id)

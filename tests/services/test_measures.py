@@ -11,7 +11,7 @@ from sqlalchemy import select
 from saas.extensions import db
 from saas.models.base import utcnow
 from saas.models.tiers import CustomerMeasure
-from saas.services import measures, orders
+from saas.services import loyalty, measures, orders
 from tests.services.tiers_world import World
 
 
@@ -38,6 +38,7 @@ def test_full_refresh_computes_spend_counts_recency_and_intervals(world):
     world.order(c, "999", days_ago=5, currency="USD")
     world.talk(c, days_ago=5)
     world.talk(c, days_ago=200)
+    loyalty.adjust(db.session, world.actor, c.id, 70, "welcome")
     idle = world.customer("Idle")
     assert measures.refresh_all(db.session) == 2
     m = _m(c)
@@ -49,7 +50,7 @@ def test_full_refresh_computes_spend_counts_recency_and_intervals(world):
     assert m.avg_interval_days == pytest.approx(395 / 3, abs=0.01)
     assert m.last_gap_days == pytest.approx(5, abs=0.01)
     assert m.interactions_90d == 1
-    assert m.points_balance >= 0
+    assert m.points_balance == loyalty.balance(db.session, c.id) == 70
     z = _m(idle)
     assert (z.order_count, z.spend_12m, z.days_since_last_order, z.avg_interval_days) == \
         (0, 0, None, None)

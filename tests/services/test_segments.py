@@ -85,3 +85,52 @@ def test_points_and_tier_changes_show_on_the_timeline(world):
     tiers.apply(db.session, world.actor)
     kinds = {item.kind for item in timeline(db.session, c.id)}
     assert {"order", "points", "tier"} <= kinds
+
+
+def test_a_segment_whose_custom_field_was_deleted_is_refused_everywhere(world):
+    from saas.services import custom_fields, customer_list
+
+    field = custom_fields.create_definition(db.session, world.actor, "region", "Region",
+                                            "text")
+    world.customer("North", custom_fields={"region": "north"})
+    seg = segments.create_segment(db.session, world.actor, {"name": "North", "rule": {
+        "all": [{"custom_field": "region", "op": "=", "value": "north"}]}})
+    assert segments.count(db.session, seg.id) == 1 and segments.rule_problems(
+        db.session, seg) == {}
+    custom_fields.delete_definition(db.session, world.actor, field.id)
+    assert "rule.all.0.custom_field" in segments.rule_problems(db.session, seg)
+    for use in (lambda: segments.count(db.session, seg.id),
+                lambda: segments.members(db.session, seg.id),
+                lambda: segments.segment_filter(db.session, seg.id)):
+        with pytest.raises(InvalidInput) as err:
+            use()
+        assert list(err.value.errors) == ["segment_id"]
+    with pytest.raises(InvalidInput) as err:
+        customer_list.parse_filters(db.session, {"segment": str(seg.id)})
+    assert "deleted" in err.value.errors["segment"][0]
+    segments.update_segment(db.session, world.actor, seg.id, {"rule": {"all": []}})
+    assert segments.count(db.session, seg.id) == 1
+
+
+def test_customer_list_filter_by_segment_combines_with_other_filters(world):
+    from saas.services import customer_list
+
+    a = world.customer("Ann", tags=["vip"], category="VIP")
+    world.order(a, 900, days_ago=1)
+    b = world.customer("Bob", tags=["vip"])
+    world.order(b, 900, days_ago=1)
+    world.customer("Cid", tags=["vip"])
+    measures.refresh_all(db.session)
+    seg = segments.create_segment(db.session, world.actor, {"name": "Buyers", "rule": {
+        "all": [{"measure": "order_count", "op": ">=", "value": 1}]}})
+    query = customer_list.parse_filters(db.session, {"segment": str(seg.id), "tags": "vip",
+                                                     "sort": "name"})
+    assert query.segment_id == seg.id
+    assert [c.name for c in customer_list.page(db.session, query).items] == ["Ann", "Bob"]
+    query = customer_list.parse_filters(db.session, {"segment": str(seg.id),
+                                                     "category": "VIP"})
+    assert [c.name for c in db.session.scalars(customer_list.filtered(db.session, query))] \
+        == ["Ann"]
+    with pytest.raises(InvalidInput) as err:
+        customer_list.parse_filters(db.session, {"segment": "x", "kind": "robot"})
+    assert set(err.value.errors) == {"segment", "kind"}

@@ -118,10 +118,11 @@ def test_policy_validation_names_each_bad_field():
     assert errors["working_hours"] == ["Closing time must be after opening time."]
     assert "priorities.low.first_response_hours" in errors
     assert "priorities.normal" in errors
-    assert "holidays" in errors
+    assert errors["holidays"] == [
+        "Holidays are kept in the holiday calendar; edit them there."]
 
 
-def test_template_policy_includes_holidays():
+def test_template_policy_has_targets_and_the_calendar_has_its_holidays():
     data = sla.template_policy("retail")
-    assert "2026-10-01" in data["holidays"]
     assert data["priorities"]["urgent"]["first_response_hours"] == 0.5
+    assert "holidays" not in data

@@ -65,3 +65,37 @@ def test_times_in_business_hours_and_reopen_rate(world):
     assert ticket_analysis.reopen_rate(db.session, date(2026, 11, 1), date(2026, 11, 30)) == {
         "resolved": 2, "reopened": 1, "rate": 0.5}
 
+
+
+def test_trend_has_every_period_and_a_series_per_cause(world):
+    rows = ticket_analysis.causes_over_time(db.session, date(2026, 11, 1),
+                                            date(2026, 12, 13), "week")
+    data = ticket_analysis.trend(rows, date(2026, 11, 1), date(2026, 12, 13), "week")
+    # 1 Nov 2026 is a Sunday (ISO week 44); 13 Dec a Sunday (week 50).
+    assert data["periods"] == [f"2026-W{w}" for w in range(44, 51)]
+    assert [s["cause"] for s in data["series"]] == ["Delivery", "(none)", "Billing"]
+    assert data["series"][0]["counts"] == [0, 0, 0, 0, 3, 0, 0]     # 24 Nov: week 48
+    monthly = ticket_analysis.summary(db.session, date(2026, 10, 15), date(2027, 1, 2))
+    assert monthly["trend"]["periods"] == ["2026-10", "2026-11", "2026-12", "2027-01"]
+    assert monthly["trend"]["series"][0]["counts"] == [0, 3, 0, 0]
+    with pytest.raises(InvalidInput) as exc:
+        ticket_analysis.summary(db.session, date(2026, 11, 1), date(2026, 11, 30), "day")
+    assert "bucket" in exc.value.errors
+
+
+def test_csv_of_pareto_and_trend_neutralises_formulas(world):
+    _tenant, actor = world
+    tickets.set_causes(db.session, actor, ["=HYPERLINK(1)", "Delivery", "Billing"])
+    c = customers.create_customer(db.session, actor, {"name": "Wang"})
+    with time_machine.travel(TUESDAY_10, tick=False):
+        tickets.create_ticket(db.session, actor, {"customer_id": c.id, "subject": "x",
+                                                  "cause": "=HYPERLINK(1)"})
+    since, until = date(2026, 11, 1), date(2026, 11, 30)
+    text = ticket_analysis.pareto_csv(ticket_analysis.pareto(db.session, since, until))
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "cause,tickets,share,cumulative"
+    assert lines[1] == "Delivery,3,0.5,0.5"
+    assert "'=HYPERLINK(1),1," in text and "\n=HYPERLINK" not in text
+    data = ticket_analysis.summary(db.session, since, until)["trend"]
+    assert ticket_analysis.trend_csv(data).lstrip("\ufeff").splitlines() == [
+        "period,Delivery,(none),'=HYPERLINK(1),Billing", "2026-11,3,1,1,1"]

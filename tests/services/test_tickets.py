@@ -79,12 +79,15 @@ def test_deadline_on_a_tenant_holiday_moves_past_it(world):
 
 
 def test_edited_sla_policy_and_holidays_apply_to_new_tickets(world):
+    from saas.services import holidays
+
     _t, actor, customer = world
     tickets.set_sla_policy(db.session, actor, {
         "working_days": [1, 2, 3, 4, 5], "working_hours": ["09:00", "17:00"],
         "priorities": {p: {"first_response_hours": 1, "resolution_hours": 8}
-                       for p in ("low", "normal", "high", "urgent")},
-        "holidays": ["2026-11-25"]})
+                       for p in ("low", "normal", "high", "urgent")}})
+    holidays.add_holiday(db.session, actor, {"name": "Company day", "start": "2026-11-25",
+                                             "greeting": False})
     with time_machine.travel(datetime(2026, 11, 24, 16, 30, tzinfo=SH), tick=False):
         ticket = _open(actor, customer)
     assert ticket.first_response_due_at == datetime(2026, 11, 26, 9, 30, tzinfo=SH)

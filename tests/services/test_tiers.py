@@ -151,6 +151,32 @@ def test_rule_on_a_deleted_custom_field_is_reported(world):
     assert "deleted" in err.value.errors["tiers.0.rule.all.0.custom_field"][0]
 
 
+def test_saved_rules_whose_custom_field_was_deleted_are_refused_not_half_applied(world):
+    field = custom_fields.create_definition(db.session, world.actor, "seats", "Seats",
+                                            "number")
+    big = world.customer("Big", custom_fields={"seats": 50})
+    world.customer("Small", custom_fields={"seats": 2})
+    measures.refresh_all(db.session)
+    tiers.save_tiers(db.session, world.actor, [
+        {"name": "Wide", "rule": {"all": [{"custom_field": "seats", "op": ">=",
+                                           "value": 10}]}},
+        {"name": "Rest", "rule": {"all": []}}])
+    assert tiers.apply(db.session, world.actor)["version"] == 1
+    assert _tier_of(big) == "Wide" and tiers.saved_problems(db.session) == {}
+    custom_fields.delete_definition(db.session, world.actor, field.id)
+    path = "tiers.0.rule.all.0.custom_field"
+    assert "deleted" in tiers.saved_problems(db.session)[path][0]
+    for attempt in (lambda: tiers.preview(db.session),
+                    lambda: tiers.apply(db.session, world.actor)):
+        with pytest.raises(InvalidInput) as err:
+            attempt()
+        assert path in err.value.errors
+    assert db.session.scalar(select(func.count()).select_from(TierChange)) == 2
+    # the nightly run keeps everyone where they are instead of emptying the tier
+    assert tiers.reapply(db.session) == {"version": 1, "moved": 0, "stale": True}
+    assert _tier_of(big) == "Wide"
+
+
 def test_text_custom_field_compared_as_number_is_a_type_mismatch(world):
     custom_fields.create_definition(db.session, world.actor, "region", "Region", "text")
     with pytest.raises(InvalidInput) as err:

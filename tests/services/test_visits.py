@@ -184,3 +184,139 @@ def test_concurrent_generation_makes_one_task_per_customer(app, world):
     assert errors == []
     db.session.expire_all()
     assert db.session.scalar(select(func.count()).select_from(VisitTask)) == 5
+
+
+def test_generation_only_touches_the_bound_tenant(app, world, make_tenant):
+    _t, actor, by_name = world
+    mine = _customer(actor, by_name, "A", name="Mine").id
+    db.session.commit()
+    other = make_tenant(slug="other-visits")
+    with app.app_context():
+        other.bind()
+        other_tiers = {t.name: t for t in tiers.list_tiers(db.session)}
+        theirs = customers.create_customer(db.session, other.owner_actor(),
+                                           {"name": "Theirs"}).id
+        tiers.override(db.session, other.owner_actor(), theirs, other_tiers["A"].id, None)
+        db.session.commit()
+        db.session.remove()
+    _t.bind()
+    visits.generate(db.session, today=TODAY + timedelta(days=1))
+    db.session.commit()
+    assert set(db.session.scalars(select(VisitTask.customer_id))) == {mine}
+    with app.app_context():
+        other.bind()
+        visits.generate(db.session, today=TODAY + timedelta(days=1))
+        db.session.commit()
+        assert set(db.session.scalars(select(VisitTask.customer_id))) == {theirs}
+        db.session.remove()
+
+
+def test_moving_back_to_the_old_tier_revives_its_visit(world):
+    _t, actor, by_name = world
+    c = _customer(actor, by_name, "A")
+    visits.generate(db.session, today=TODAY)
+    tiers.override(db.session, actor, c.id, by_name["B"].id, None)
+    visits.generate(db.session, today=TODAY)
+    tiers.override(db.session, actor, c.id, by_name["A"].id, None)
+    result = visits.generate(db.session, today=TODAY)
+    assert (result.created, result.cancelled) == (1, 1)
+    rows = sorted((t.method, t.status) for t in db.session.scalars(select(VisitTask)))
+    assert rows == [("message", "cancelled"), ("phone", "planned")]
+    assert visits.generate(db.session, today=TODAY).created == 0
+
+
+def test_next_visit_is_due_every_days_after_the_local_date_of_the_last(world):
+    _t, actor, by_name = world
+    c = _customer(actor, by_name, "A")      # every 90 days
+    visits.generate(db.session, today=TODAY)
+    task = db.session.scalars(select(VisitTask)).one()
+    # 23:30 in Shanghai on 24 Nov is still 24 Nov locally (15:30 UTC).
+    with time_machine.travel(datetime(2026, 11, 24, 23, 30, tzinfo=SH), tick=False):
+        visits.record_visit(db.session, actor, task.id, {"outcome": "ok", "rating": 3})
+    due = TODAY + timedelta(days=90)
+    assert visits.generate(db.session, today=due - timedelta(days=8)).created == 0
+    assert visits.generate(db.session, today=due - timedelta(days=7)).created == 1
+    planned = db.session.scalars(select(VisitTask).where(
+        VisitTask.status == "planned", VisitTask.customer_id == c.id)).one()
+    assert planned.due_on == due
+    # A run long after the due date makes it due today, not in the past.
+    db.session.delete(planned)
+    db.session.flush()
+    late = due + timedelta(days=20)
+    visits.generate(db.session, today=late)
+    assert db.session.scalars(select(VisitTask.due_on).where(
+        VisitTask.status == "planned")).one() == late
+
+
+def _order(actor, customer, product, at, price, status="placed"):
+    from saas.services import orders
+
+    order = orders.place_order(db.session, actor, customer.id, {
+        "lines": [{"product_id": str(product.id), "quantity": 1, "unit_price": price}],
+        "placed_at": at.isoformat()})
+    if status == "refunded":
+        orders.refund_order(db.session, actor, order.id)
+    return order
+
+
+def test_purchase_effect_compares_spend_before_and_after_each_visit(world):
+    from decimal import Decimal
+
+    from saas.services import products
+
+    _t, actor, by_name = world
+    c1 = _customer(actor, by_name, "A", name="Renewer")
+    c2 = _customer(actor, by_name, "A", name="Declined")
+    c3 = _customer(actor, by_name, "A", name="Never visited")
+    c4 = _customer(actor, by_name, "B", name="B customer")
+    visits.generate(db.session, today=TODAY)
+    tasks = {t.customer_id: t for t in db.session.scalars(select(VisitTask))}
+    with time_machine.travel(datetime(2026, 11, 24, 12, 0, tzinfo=SH), tick=False):
+        for customer, outcome in ((c1, "Renewed"), (c2, "No interest"), (c4, "Renewed")):
+            visits.record_visit(db.session, actor, tasks[customer.id].id,
+                                {"outcome": outcome, "rating": 4})
+    with time_machine.travel(datetime(2027, 3, 1, 12, 0, tzinfo=SH), tick=False):
+        tea = products.create_product(db.session, actor, {"sku": "T", "name": "Tea",
+                                                          "price": "1"})
+
+        def at(month, day, year=2026):
+            return datetime(year, month, day, 12, 0, tzinfo=SH)
+
+        _order(actor, c1, tea, at(10, 1), "500")          # > 30 days before: not counted
+        _order(actor, c1, tea, at(11, 10), "100")         # 14 days before
+        _order(actor, c1, tea, at(11, 30), "200")         # 6 days after
+        _order(actor, c1, tea, at(12, 10), "50")          # 16 days after
+        _order(actor, c1, tea, at(1, 20, 2027), "999")    # > 30 days after
+        _order(actor, c2, tea, at(11, 20), "30")          # 4 days before
+        _order(actor, c2, tea, at(12, 1), "80", status="refunded")
+        _order(actor, c3, tea, at(12, 1), "1000")         # no visit: not in the report
+        _order(actor, c4, tea, at(12, 1), "40")           # 7 days after
+    report = visits.purchase_effect(db.session, TODAY, TODAY + timedelta(days=30), 30)
+
+    def pick(view, **keys):
+        [row] = [r for r in report[view] if all(r[k] == v for k, v in keys.items())]
+        return (row["visits"], row["orders_before"], row["orders_after"],
+                row["spend_before"], row["spend_after"], row["bought_after"])
+
+    D = Decimal
+    assert pick("by_plan", tier="A") == (2, 2, 2, D("130.00"), D("250.00"), 1)
+    assert pick("by_plan", tier="B") == (1, 0, 1, D("0.00"), D("40.00"), 1)
+    assert pick("by_method", method="phone") == (2, 2, 2, D("130.00"), D("250.00"), 1)
+    assert pick("by_outcome", outcome="Renewed") == (2, 1, 3, D("100.00"), D("290.00"), 2)
+    assert pick("by_outcome", outcome="No interest") == (1, 1, 0, D("30.00"), D("0.00"), 0)
+    total = report["total"]
+    assert (total["visits"], total["spend_change"], total["bought_after_rate"]) == (
+        3, D("160.00"), 0.667)
+    week = visits.purchase_effect(db.session, TODAY, TODAY + timedelta(days=30), 7)
+    [a] = [r for r in week["by_plan"] if r["tier"] == "A"]
+    assert (a["orders_before"], a["spend_before"], a["orders_after"], a["spend_after"]) == (
+        1, D("30.00"), 1, D("200.00"))
+    # Visits outside the period are not counted.
+    assert visits.purchase_effect(db.session, TODAY + timedelta(days=1),
+                                  TODAY + timedelta(days=30))["total"]["visits"] == 0
+
+
+def test_purchase_effect_refuses_a_bad_period_or_window(world):
+    with pytest.raises(InvalidInput) as exc:
+        visits.purchase_effect(db.session, TODAY, TODAY - timedelta(days=1), 0)
+    assert set(exc.value.errors) == {"until", "window_days"}

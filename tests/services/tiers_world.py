@@ -6,17 +6,33 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from sqlalchemy import select
+
 from saas.extensions import db
 from saas.models.base import utcnow
-from saas.services import customers, interactions, orders, products
+from saas.models.products import Product
+from saas.services import (
+    customers,
+    interactions,
+    loyalty,
+    measures,
+    orders,
+    products,
+    referrals,
+    tiers,
+)
 
 
 class World:
+    """A tenant's world for one app context; a second World of the tenant reuses its
+    product, so a test can add orders in a later context."""
+
     def __init__(self, tenant):
         self.tenant = tenant
         self.actor = tenant.owner_actor()
-        self.product = products.create_product(db.session, self.actor, {
-            "sku": "P-1", "name": "Thing", "price": "1.00"})
+        self.product = db.session.scalars(select(Product).where(Product.sku == "P-1")) \
+            .first() or products.create_product(db.session, self.actor, {
+                "sku": "P-1", "name": "Thing", "price": "1.00"})
         db.session.flush()
 
     def customer(self, name: str = "C", **data):
@@ -35,3 +51,38 @@ class World:
         return interactions.log_interaction(db.session, self.actor, customer.id, {
             "channel": "phone", "summary": "call",
             "occurred_at": (utcnow() - timedelta(days=days_ago)).isoformat()})
+
+
+def loyalty_history(app, tenant) -> str:
+    """An order (earned points and the first-order bonus), a staff adjustment, a
+    redemption, a used coupon, a referral (and its bonus), a refund, a rule move and a
+    manual override with an end; returns the customer's id."""
+    with app.app_context():
+        tenant.bind()
+        w = World(tenant)
+        c = w.customer("Li Lei")
+        order = w.order(c, 300, days_ago=1)
+        db.session.commit()  # runs the loyalty job inline: earn + first-order bonus
+        loyalty.adjust(db.session, w.actor, c.id, 50, "Goodwill after a late delivery")
+        reward = loyalty.create_reward(db.session, w.actor, {
+            "name": "Tea set", "kind": "gift", "points_cost": 40})
+        loyalty.redeem(db.session, w.actor, c.id, reward.id)
+        coupon = loyalty.create_reward(db.session, w.actor, {
+            "name": "Spring sale", "kind": "discount", "points_cost": 10,
+            "discount_percent": 15})
+        code = loyalty.redeem(db.session, w.actor, c.id, coupon.id).coupon_code
+        loyalty.use_coupon(db.session, w.actor, code, "shop order 77")
+        friend = w.customer("Han Meimei")
+        referrals.register(db.session, w.actor, friend.id,
+                           referrals.code_for(db.session, w.actor, c.id).code)
+        w.order(friend, 20)
+        db.session.commit()  # the friend's first order pays Li Lei the referral bonus
+        loyalty.reverse_for_order(db.session, order.id)
+        measures.refresh_all(db.session)
+        tiers.apply(db.session, w.actor)
+        top = tiers.list_tiers(db.session)[0]
+        tiers.override(db.session, w.actor, c.id, top.id, utcnow() + timedelta(days=30))
+        db.session.commit()
+        cid = str(c.id)
+        db.session.remove()
+    return cid

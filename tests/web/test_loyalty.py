@@ -232,3 +232,50 @@ def test_readonly_sees_the_360_panel_without_redeem_or_code_buttons(app, client,
     panel = panel[:panel.index("</section>")]
     assert "<strong>150</strong>" in panel
     assert "/redeem" not in panel and "/referral-code" not in panel
+
+
+def test_membership_level_by_spend_from_the_settings_page_to_the_customer(app, client,
+                                                                          tenant):
+    from saas.models.loyalty import MembershipLevel
+    from tests.services.tiers_world import World
+
+    login(client, tenant)
+    bad = client.post(f"/t/{tenant.slug}/loyalty/levels", data={
+        "name": "", "basis": "mood", "threshold": "lots", "window_months": "0"})
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert field_errors(html, "name") and field_errors(html, "basis")
+    assert field_errors(html, "threshold") and field_errors(html, "window_months")
+    assert _rows(app, tenant, MembershipLevel) == 0
+    ok = client.post(f"/t/{tenant.slug}/loyalty/levels", data={
+        "name": "Gold", "basis": "spend", "threshold": "1000", "window_months": "6",
+        "benefits": "Free gift wrapping"})
+    assert ok.status_code == 303
+    with app.app_context():
+        tenant.bind()
+        w = World(tenant)
+        c = w.customer("Spender")
+        w.order(c, 700, days_ago=300)  # outside the six months
+        w.order(c, 600, days_ago=30)
+        db.session.commit()
+        cid = c.id
+        db.session.remove()
+    page = client.get(f"/t/{tenant.slug}/loyalty/customers/{cid}").get_data(as_text=True)
+    assert "Free gift wrapping" not in page
+    with app.app_context():
+        tenant.bind()
+        w = World(tenant)
+        w.order(customers.get_customer(db.session, cid), 500, days_ago=2)
+        db.session.commit()
+        db.session.remove()
+    page = client.get(f"/t/{tenant.slug}/loyalty/customers/{cid}").get_data(as_text=True)
+    assert "Gold" in page and "Free gift wrapping" in page
+    panel = client.get(f"/t/{tenant.slug}/customers/{cid}").get_data(as_text=True)
+    assert re.search(r"Membership level</dt><dd>Gold</dd>", panel)
+
+
+def test_only_settings_managers_add_levels(app, client, tenant):
+    login_as(app, client, tenant, "agent")
+    r = client.post(f"/t/{tenant.slug}/loyalty/levels", data={
+        "name": "Gold", "basis": "spend", "threshold": "1", "window_months": "6"})
+    assert r.status_code == 403

@@ -66,7 +66,9 @@ def test_index_shows_builtin_segments_with_rules_and_saved_ones_with_live_counts
     login(client, tenant)
     html = client.get(f"/t/{tenant.slug}/segments/").get_data(as_text=True)
     assert "the customer&#39;s own average gap" in html
-    assert re.search(r">Vips</a>.*?<code>has tag vip</code></td><td>1</td>", html, re.S)
+    assert re.search(r">Vips</a>.*?<code>has tag vip</code></td>"
+                     r"<td><a href=\"[^\"]*/customers/\?segment=[0-9a-f-]+\">1</a></td>",
+                     html, re.S)  # the count opens the customer list filtered by it
     assert re.search(r"Prospect</td><td[^>]*>No orders yet</td><td>1</td>", html)
 
 
@@ -139,3 +141,30 @@ def test_other_tenants_segment_is_404(app, client, tenant, make_tenant):
         assert client.get(f"/t/{tenant.slug}/segments{path}").status_code == 404
     assert client.post(f"/t/{tenant.slug}/segments/{foreign}/delete").status_code == 404
     assert _count(app, other) == 1
+
+
+def test_lifecycle_rules_are_shown_and_won_back_customers_counted(app, client, tenant):
+    with app.app_context():
+        tenant.bind()
+        w = World(tenant)
+        back = w.customer("Back")
+        for days in (620, 600, 580, 5):
+            w.order(back, 5, days_ago=days)
+        w.customer("Prospect")
+        measures.refresh_all(db.session)
+        db.session.commit()
+        db.session.remove()
+    login(client, tenant)
+    html = client.get(f"/t/{tenant.slug}/segments/").get_data(as_text=True)
+    lifecycle = html[html.index(">Lifecycle<"):]
+    for stage, rule, n in (("Won back", "Active again after a gap longer than 3.0x", 1),
+                           ("Prospect", "No orders yet", 1), ("Churned", "Behaviour is", 0),
+                           ("New", "First order within the last 90 days", 0)):
+        assert re.search(rf">{stage}</td><td[^>]*>{re.escape(rule)}[^<]*</td><td>{n}</td>",
+                         lifecycle), stage
+    api = segment_service.builtin_distribution
+    with app.app_context():
+        tenant.bind()
+        rows = {r["key"]: r for r in api(db.session)["lifecycle"]}
+        db.session.remove()
+    assert rows["won_back"]["count"] == 1 and "rhythm" in rows["won_back"]["rule"]

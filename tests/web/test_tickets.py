@@ -169,7 +169,7 @@ def test_settings_save_and_field_errors(app, client, make_tenant):
     url = f"/t/{tenant.slug}/tickets/settings"
     assert client.get(url).status_code == 200
     form = {"causes": "Late\nBroken", "opens": "08:00", "closes": "20:00",
-            "holidays": "2026-10-01", "working_days": ["1", "2", "3", "4", "5"]}
+            "working_days": ["1", "2", "3", "4", "5"]}
     for p in ("low", "normal", "high", "urgent"):
         form[f"{p}_first_response_hours"] = "2"
         form[f"{p}_resolution_hours"] = "10"
@@ -194,3 +194,20 @@ def test_cause_analysis_page(app, client, make_tenant):
     html = client.get(f"/t/{tenant.slug}/tickets/analysis").get_data(as_text=True)
     assert "Delivery" in html and "100%" in html
     assert client.get(f"/t/{tenant.slug}/tickets/analysis?since=x").status_code == 200
+    assert 'class="pareto-chart"' in html and 'class="trend-chart"' in html
+    assert "vendor/chart.umd.js" in html
+
+
+def test_cause_analysis_csv_downloads(app, client, make_tenant):
+    tenant = make_tenant()
+    _ticket(app, tenant, _customer(app, tenant), cause="Delivery")
+    login(client, tenant)
+    pareto = client.get(f"/t/{tenant.slug}/tickets/analysis/pareto.csv")
+    assert pareto.status_code == 200 and pareto.mimetype == "text/csv"
+    assert "attachment" in pareto.headers["Content-Disposition"]
+    assert pareto.get_data(as_text=True).lstrip("\ufeff").splitlines() == [
+        "cause,tickets,share,cumulative", "Delivery,1,1.0,1.0"]
+    trend = client.get(f"/t/{tenant.slug}/tickets/analysis/trend.csv?bucket=week")
+    lines = trend.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0] == "period,Delivery" and sum(int(x.split(",")[1]) for x in lines[1:]) == 1
+    assert client.get(f"/t/{tenant.slug}/tickets/analysis/other.csv").status_code == 404

@@ -103,6 +103,34 @@ def test_rule_on_a_deleted_custom_field_is_reported_on_its_row(app, client, tena
     assert "does not exist" in field_errors(r.get_data(as_text=True), "t0-g0-c0-what")
 
 
+def test_saved_rules_on_a_deleted_custom_field_are_flagged_and_not_applied(app, client,
+                                                                          tenant):
+    from saas.services import custom_fields
+
+    _world(app, tenant)
+    with app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        field = custom_fields.create_definition(db.session, actor, "region", "Region", "text")
+        tiers.save_tiers(db.session, actor, [
+            {"name": "North", "rule": {"all": [{"custom_field": "region", "op": "=",
+                                                "value": "north"}]}},
+            {"name": "Rest", "rule": {"all": []}}])
+        custom_fields.delete_definition(db.session, actor, field.id)
+        db.session.commit()
+        db.session.remove()
+    login(client, tenant)
+    html = client.get(f"/t/{tenant.slug}/tiers/").get_data(as_text=True)
+    assert "was deleted or changed" in html and "tiers.0.rule.all.0.custom_field" in html
+    before = _counts(app, tenant)
+    r = client.post(f"/t/{tenant.slug}/tiers/apply")
+    assert r.status_code == 303
+    assert "does not exist" in client.get(r.headers["Location"]).get_data(as_text=True)
+    preview = client.get(f"/t/{tenant.slug}/tiers/preview")
+    assert preview.status_code == 303
+    assert _counts(app, tenant) == before
+
+
 def test_preview_of_unsaved_rules_shows_moves_and_writes_nothing(app, client, tenant):
     _world(app, tenant)
     before = _counts(app, tenant)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from saas.extensions import db
@@ -43,6 +45,26 @@ def test_record_a_visit_from_my_visits(app, client, make_tenant):
     assert ok.status_code == 302
     report = client.get(f"/t/{tenant.slug}/visits/report").get_data(as_text=True)
     assert "Renewed contract (1)" in report
+    assert "Effect on later purchases" in report
+
+
+def test_report_shows_purchases_before_and_after_visits(app, client, make_tenant):
+    from tests.api.test_visits import _orders_around_the_visit
+
+    tenant = make_tenant()
+    task_id, _ids = _setup(app, tenant)
+    login(client, tenant)
+    client.post(f"/t/{tenant.slug}/visits/{task_id}/record",
+                data={"outcome": "Renewed contract", "rating": "4"})
+    _orders_around_the_visit(app, tenant)
+    page = client.get(f"/t/{tenant.slug}/visits/report?window_days=30")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    by_plan = html[html.index('id="effect-by_plan"'):html.index('id="effect-by_method"')]
+    cells = [c.strip() for c in re.findall(r"<td>(.*?)</td>", by_plan, re.S)]
+    assert cells[1:7] == ["1", "1", "1", "12.50", "40.00", "+27.50"]
+    bad = client.get(f"/t/{tenant.slug}/visits/report?window_days=0").get_data(as_text=True)
+    assert "a window of 1 to 365 days" in bad and 'value="30"' in bad
 
 
 def test_zero_frequency_plan_shows_a_field_error(app, client, make_tenant):
