@@ -131,12 +131,20 @@ def recommendations(session: Session, customer_id: uuid.UUID,
     """"Next product" for one customer: consequents of stored rules whose antecedent
     the customer has bought, excluding anything the customer already bought, ranked by
     the best confidence (then lift) among the rules that point at them. Set-based: one
-    query over the rules and the customer's counted order lines."""
-    owned = (select(OrderLine.product_id)
-             .join(Order, and_(Order.tenant_id == OrderLine.tenant_id,
-                               Order.id == OrderLine.order_id))
-             .where(Order.customer_id == customer_id,
-                    Order.status.in_(COUNTED_STATUSES)))
+    query over the rules and the customer's counted order lines.
+
+    The customer's products are a CTE, materialised on PostgreSQL: read once (not once
+    for the IN and again for the NOT IN) and only when a rule row needs them, so a
+    customer with thousands of orders, or a tenant without rules, costs little."""
+    owned_cte = (select(OrderLine.product_id)
+                 .join(Order, and_(Order.tenant_id == OrderLine.tenant_id,
+                                   Order.id == OrderLine.order_id))
+                 .where(Order.customer_id == customer_id,
+                        Order.status.in_(COUNTED_STATUSES))
+                 .distinct()
+                 .cte("owned")
+                 .prefix_with("MATERIALIZED", dialect="postgresql"))
+    owned = select(owned_cte.c.product_id)
     best_conf = func.max(AssociationRule.confidence)
     best_lift = func.max(AssociationRule.lift)
     stmt = (select(AssociationRule.consequent_id, best_conf.label("confidence"),

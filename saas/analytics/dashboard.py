@@ -1,9 +1,12 @@
 """Fill the dashboard's precomputed tables (`saas.models.dashboard`) for the bound tenant.
 
-Every figure is an aggregate computed in SQL (GROUP BY over customers, orders, tickets,
-survey answers, campaign recipients) and stored per tenant-local day, per key, per
-(customer owner, customer department), plus tenant-total rollup rows. The dashboard then
-reads only these small tables, never the orders.
+Every figure is an aggregate computed in SQL (GROUP BY over customers, their measures,
+orders of the recomputed window, tickets, survey answers, campaign recipients) and stored
+per tenant-local day, per key, per (customer owner, customer department), plus
+tenant-total rollup rows. The dashboard then reads only these small tables, never the
+orders. New, lost and purchase-cycle figures read the customer measures (first and last
+counted order, count, mean gap), which order events and the nightly refresh keep
+current, instead of aggregating every order of the tenant again.
 
 Two kinds of figure:
 - *flows* (new/lost customers, revenue by tier, complaints by cause, satisfaction,
@@ -288,7 +291,7 @@ def campaign_rows(session: Session, lo: datetime, hi: datetime, tz: str) -> list
         stmt = _customer_join(select(
             owner, dept, func.count(),
             func.sum(case((r.status == "sent", 1), else_=0)),
-            func.sum(case((r.click_count > 0, 1), else_=0))), r).where(
+            func.sum(case((r.click_count > 0, 1), else_=0))).select_from(r), r).where(
             r.campaign_id == campaign.id).group_by(owner, dept)
         for o, d, audience, sent, clicked in session.execute(stmt):
             for metric, n in (("audience", audience), ("sent", sent), ("clicked", clicked)):
@@ -298,7 +301,7 @@ def campaign_rows(session: Session, lo: datetime, hi: datetime, tz: str) -> list
         counts: dict[tuple, int] = defaultdict(int)
         for start in range(0, len(converted), 1000):
             for o, d, n in session.execute(_customer_join(select(
-                    owner, dept, func.count()), r).where(
+                    owner, dept, func.count()).select_from(r), r).where(
                     r.id.in_(converted[start:start + 1000])).group_by(owner, dept)):
                 counts[(o, d)] += n
         for (o, d), n in counts.items():

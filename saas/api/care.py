@@ -107,3 +107,33 @@ def delete_rule(care_rule_id: uuid.UUID):
 @blp.response(200, CareSendSchema(many=True))
 def list_sends():
     return care_service.history(db.session)
+
+
+class CareQuietHoursSchema(Schema):
+    start = ma.fields.String(required=True)
+    end = ma.fields.String(required=True)
+
+
+def _quiet_hours() -> dict:
+    from saas.services.customers import bound_tenant
+
+    start, end = (bound_tenant(db.session).settings or {}).get("quiet_hours") \
+        or care_service.DEFAULT_QUIET_HOURS
+    return {"start": start, "end": end}
+
+
+@blp.route("/quiet-hours")
+@require("campaigns.manage")
+@blp.response(200, CareQuietHoursSchema)
+def get_quiet_hours():
+    return _quiet_hours()
+
+
+@blp.route("/quiet-hours", methods=["PUT"])
+@require("campaigns.manage")
+@blp.arguments(CareQuietHoursSchema)
+@blp.response(200, CareQuietHoursSchema)
+def set_quiet_hours(data):
+    care_service.set_quiet_hours(db.session, api_actor(), data["start"], data["end"])
+    db.session.commit()
+    return _quiet_hours()

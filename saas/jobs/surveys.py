@@ -39,7 +39,24 @@ def on_trigger_event(tenant_id: uuid.UUID, event_id: str) -> int:
     if not customer_id:
         return 0
     agent = next((payload[k] for k in AGENT_KEYS if payload.get(k)), None)
+    if agent is None and event.entity_type == "visit":
+        agent = _visit_assignee(event.entity_id)
     invited = surveys.on_trigger(db.session, event.name, customer_id,
                                  event.entity_type or "event", str(event.entity_id or ""),
                                  agent)
     return len(invited)
+
+
+def _visit_assignee(task_id) -> str | None:
+    """`visit.recorded` names the task, not the agent: results by agent need the
+    assignee who made the visit."""
+    from sqlalchemy import select
+
+    from saas.models.visits import VisitTask
+
+    try:
+        tid = uuid.UUID(str(task_id))
+    except ValueError:
+        return None
+    found = db.session.scalar(select(VisitTask.assignee_id).where(VisitTask.id == tid))
+    return str(found) if found else None

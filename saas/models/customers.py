@@ -17,7 +17,18 @@ import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    literal_column,
+)
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from saas.crypto import EncryptedList, EncryptedText, blind_index, register_encrypted
@@ -52,6 +63,11 @@ class Customer(TenantScoped, Base):
               postgresql_ops={"tags": "jsonb_path_ops"}),
         Index("ix_customers_custom_fields", "custom_fields", postgresql_using="gin",
               postgresql_ops={"custom_fields": "jsonb_path_ops"}),
+        # Two-character name search (migration 0017, PostgreSQL only).
+        Index("ix_customers_name_bigrams",
+              func.customer_name_bigrams(literal_column("name")).label("name_bigrams"),
+              postgresql_using="gin", postgresql_ops={"name_bigrams": "jsonb_path_ops"})
+        .ddl_if(dialect="postgresql"),
     )
 
     kind: Mapped[str] = mapped_column(String(10), default="person")

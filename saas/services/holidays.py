@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from saas.models import Tenant
@@ -92,9 +93,17 @@ def _seed(session: Session, tenant: Tenant) -> None:
     """Copy the template's list into the tenant's rows before the first change."""
     if (tenant.settings or {}).get("holidays_seeded"):
         return
-    for h in _template_holidays(tenant):
-        session.add(TenantHoliday(id=uuid.UUID(h.id), name=h.name, starts_on=h.start,
-                                  ends_on=h.end, greeting=h.greeting))
+    try:
+        # Two first edits at once: the template rows' fixed ids let one copy win; the
+        # other rolls its savepoint back and works on the winner's rows.
+        with session.begin_nested():
+            for h in _template_holidays(tenant):
+                session.add(TenantHoliday(id=uuid.UUID(h.id), name=h.name,
+                                          starts_on=h.start, ends_on=h.end,
+                                          greeting=h.greeting))
+            session.flush()
+    except IntegrityError:
+        pass
     tenant.settings = {**(tenant.settings or {}), "holidays_seeded": True}
     session.flush()
 

@@ -43,6 +43,7 @@ CHOICE = ("kind", "purchasing_power", "category", "lifecycle_stage")
 JSON_LISTS = ("phones", "emails", "tags")
 STAGE_COLUMNS = ("row_number", "id", *TEXT, *CHOICE, *JSON_LISTS, "birthday",
                  "custom_fields", "missing", "phone", "email", "address_index")
+SAME = -1  # `_secrets`: the single phone/email is staged as "=", the token of the list
 _BLIND = re.compile(r"\b[0-9a-f]{64}\b")
 _ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
@@ -150,8 +151,9 @@ def clean_keys(clean: Mapping[str, Any]) -> list[tuple[str, str]]:
 def _secrets(clean: Mapping[str, Any], texts: list[str]) -> dict[str, int]:
     """Queue a row's personal values for encryption (appended to `texts`); the result
     maps each staged column to its text's position. `phone` shares the token of `phones`
-    when there is one phone (an `EncryptedList` of one item is that item's token); the
-    same for email. Fewer tokens: Fernet is the costliest step of a row."""
+    when there is one phone (an `EncryptedList` of one item is that item's token), staged
+    as `SAME` rather than copied; the same for email. Fewer and shorter tokens: Fernet
+    and the width of the staged rows are what encryption adds to an import."""
     slots: dict[str, int] = {}
     for name in SECRET:
         if clean.get(name):
@@ -164,7 +166,7 @@ def _secrets(clean: Mapping[str, Any], texts: list[str]) -> dict[str, int]:
         slots[column] = len(texts)
         texts.append(join_list(items))
         if len(items) == 1:
-            slots[single] = slots[column]
+            slots[single] = SAME
         elif items:
             slots[single] = len(texts)
             texts.append(items[0])
@@ -186,7 +188,7 @@ CREATE TEMP TABLE import_stage (
     department text, source_channel text, notes text, external_id text,
     kind text, purchasing_power text, category text, lifecycle_stage text,
     phones text, emails text, tags jsonb, birthday date, custom_fields jsonb,
-    missing text, phone text, email text, address_index text,
+    missing text, phone text, email text, address_index text,  -- phone/email '=': as the list
     match_id uuid, error text, error_key text
 ) ON COMMIT DROP
 """
@@ -233,8 +235,10 @@ INSERT INTO customers (tenant_id, id, created_at, updated_at, kind, name, phone,
     phones, emails, wechat_id, address, address_index, industry, company_size,
     purchasing_power, category, department, tags, birthday, source_channel, lifecycle_stage,
     consent, custom_fields, notes, external_id)
-SELECT :t, s.id, now(), now(), coalesce(s.kind, 'person'), s.name, s.phone,
-    s.email, coalesce(s.phones, :empty), coalesce(s.emails, :empty), s.wechat_id, s.address,
+SELECT :t, s.id, now(), now(), coalesce(s.kind, 'person'), s.name,
+    CASE s.phone WHEN '=' THEN s.phones ELSE s.phone END,
+    CASE s.email WHEN '=' THEN s.emails ELSE s.email END, coalesce(s.phones, :empty),
+    coalesce(s.emails, :empty), s.wechat_id, s.address,
     s.address_index, s.industry, s.company_size, s.purchasing_power, s.category, s.department,
     coalesce(s.tags, '[]'), s.birthday, s.source_channel, coalesce(s.lifecycle_stage, 'lead'),
     '{}', coalesce(s.custom_fields, '{}'), s.notes, s.external_id
@@ -247,8 +251,10 @@ UPDATE customers c SET
     updated_at = now(),
     kind = coalesce(s.kind, c.kind), name = coalesce(s.name, c.name),
     phones = coalesce(s.phones, c.phones), emails = coalesce(s.emails, c.emails),
-    phone = CASE WHEN s.phones IS NULL THEN c.phone ELSE s.phone END,
-    email = CASE WHEN s.emails IS NULL THEN c.email ELSE s.email END,
+    phone = CASE WHEN s.phones IS NULL THEN c.phone WHEN s.phone = '=' THEN s.phones
+                 ELSE s.phone END,
+    email = CASE WHEN s.emails IS NULL THEN c.email WHEN s.email = '=' THEN s.emails
+                 ELSE s.email END,
     wechat_id = coalesce(s.wechat_id, c.wechat_id), address = coalesce(s.address, c.address),
     address_index = CASE WHEN s.address IS NULL THEN c.address_index ELSE s.address_index END,
     industry = coalesce(s.industry, c.industry),
@@ -348,7 +354,8 @@ class CopyCustomerRows(RowApplier):
         tokens = self.encrypt_all(texts)
         lines = []
         for number, clean, missing, slots in accepted:
-            sealed = {**clean, **{name: tokens[i] for name, i in slots.items()}}
+            sealed = {**clean, **{name: "=" if i == SAME else tokens[i]
+                                  for name, i in slots.items()}}
             if "address" in clean:
                 sealed["address_index"] = address_key(clean["address"], index)
             record = [number, new_id(), *(sealed.get(c) for c in STAGE_COLUMNS[2:-4]),

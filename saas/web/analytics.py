@@ -1,6 +1,7 @@
-"""Analytics pages: at-risk customers, the churn back-test, bundle suggestions, the team
-leaderboard and "My performance". Figures come from `saas.analytics` / services; the
-views only parse the query string and render."""
+"""Analytics pages: at-risk customers, the churn back-test, the recompute button and the
+360-page panel (bundles, team and "My performance" are in `bundles.py`, `team.py`,
+`my_performance.py`, one menu entry per blueprint). Figures come from `saas.analytics`
+and services; the views only parse the query string and render."""
 
 from __future__ import annotations
 
@@ -12,40 +13,21 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, func, select
 
 from saas.analytics import backtest, baskets, churn
 from saas.extensions import db
 from saas.jobs.queue import enqueue_after_commit
-from saas.models.analytics import AssociationRule, ChurnScore, CustomerClv
-from saas.models.products import Product
+from saas.models.analytics import ChurnScore, CustomerClv
 from saas.services import at_risk, staff_kpis
 from saas.services import staff as staff_service
 from saas.services.errors import ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
-from saas.web.access import current_staff, request_actor, require
+from saas.web.access import request_actor, require
 from saas.web.customer_panels import register_panel
 
 bp = Blueprint("analytics", __name__, url_prefix="/t/<slug>/analytics")
-nav.add("analytics.at_risk", _l("At-risk customers"), permission="customers.read", order=36)
-nav.add("analytics.team", _l("Team performance"), permission="reports.read", order=60)
-nav.add("analytics.me", _l("My performance"), order=61)
-nav.add("analytics.bundles", _l("Bundles"), permission="reports.read", order=62)
-
-KPI_COLUMNS = (
-    ("customers_owned", _l("Customers owned")),
-    ("visits_on_time_rate", _l("Visits on time")),
-    ("tickets_handled", _l("Tickets handled")),
-    ("first_response_hours", _l("First response (h)")),
-    ("resolution_hours", _l("Resolution (h)")),
-    ("csat", _l("CSAT")),
-    ("nps", _l("NPS")),
-    ("revenue", _l("Revenue")),
-)
-RULE_SORTS = {"lift": AssociationRule.lift, "confidence": AssociationRule.confidence,
-              "support": AssociationRule.support, "pair_count": AssociationRule.pair_count}
-
+nav.add("analytics.at_risk_page", _l("At-risk customers"), permission="customers.read", order=36)
 
 def reason_text(reason: Any) -> str:
     """A stored churn reason (code + parameters) in the reader's language."""
@@ -57,7 +39,7 @@ def _churn_reason_filter(reason: Any) -> str:
     return reason_text(reason)
 
 
-def _date_arg(name: str, errors: dict[str, str]) -> date | None:
+def date_arg(name: str, errors: dict[str, str]) -> date | None:
     raw = (request.args.get(name) or "").strip()
     if not raw:
         return None
@@ -79,7 +61,7 @@ def _uuid_arg(name: str, errors: dict[str, str]) -> uuid.UUID | None:
         return None
 
 
-def _service_errors(exc: ServiceError, errors: dict[str, str]) -> None:
+def service_errors(exc: ServiceError, errors: dict[str, str]) -> None:
     from saas.web.messages import translate_message
 
     for name, messages in (exc.errors or {"": [str(exc)]}).items():
@@ -104,7 +86,7 @@ def at_risk_page():
         except ServiceError as exc:
             if exc.status in (403, 404):
                 raise
-            _service_errors(exc, errors)
+            service_errors(exc, errors)
     if errors:
         status = 422
     manager = staff_kpis.can_see_everyone(request_actor())
@@ -122,7 +104,7 @@ def at_risk_page():
 def back_test():
     """Flag as of a past day, count the churners caught ahead of time."""
     errors: dict[str, str] = {}
-    as_of = _date_arg("as_of", errors)
+    as_of = date_arg("as_of", errors)
     raw_days = (request.args.get("days") or "180").strip()
     days = int(raw_days) if raw_days.isdigit() else None
     if days is None:
@@ -134,71 +116,10 @@ def back_test():
         try:
             report = backtest.run(db.session, start, days)
         except ServiceError as exc:
-            _service_errors(exc, errors)
+            service_errors(exc, errors)
     return render_template("analytics/back_test.html", report=report, errors=errors,
                            as_of=request.args.get("as_of", ""), days=raw_days), \
         422 if errors else 200
-
-
-@bp.get("/bundles")
-@require("reports.read")
-def bundles():
-    """Association rules (support, confidence, lift) to pick bundles from."""
-    sort = request.args.get("sort", "-lift")
-    column = RULE_SORTS.get(sort.lstrip("-"))
-    if column is None:
-        sort, column = "-lift", AssociationRule.lift
-    a, b = Product.__table__.alias("a"), Product.__table__.alias("b")
-    stmt = (select(AssociationRule, a.c.name.label("a_name"), a.c.sku.label("a_sku"),
-                   b.c.name.label("b_name"), b.c.sku.label("b_sku"))
-            .join(a, and_(a.c.tenant_id == AssociationRule.tenant_id,
-                          a.c.id == AssociationRule.antecedent_id))
-            .join(b, and_(b.c.tenant_id == AssociationRule.tenant_id,
-                          b.c.id == AssociationRule.consequent_id))
-            .order_by(column.desc() if sort.startswith("-") else column.asc(),
-                      AssociationRule.id)
-            .limit(200))
-    rows = db.session.execute(stmt).all()
-    computed_at = db.session.scalar(select(func.max(AssociationRule.computed_at)))
-    return render_template("analytics/bundles.html", rows=rows, sort=sort,
-                           computed_at=computed_at)
-
-
-def _leaderboard(template: str, **fixed: Any):
-    errors: dict[str, str] = {}
-    since, until = _date_arg("since", errors), _date_arg("until", errors)
-    sort = request.args.get("sort", "-revenue")
-    if sort.lstrip("-") not in staff_kpis.SORTS:
-        errors["sort"] = _("Choose a column to sort by.")
-        sort = "-revenue"
-    department = (request.args.get("department") or "").strip() or None
-    board = None
-    if not errors:
-        try:
-            board = staff_kpis.compute(db.session, request_actor(), since, until,
-                                       department=department, sort=sort, **fixed)
-        except ServiceError as exc:
-            _service_errors(exc, errors)
-    if board is None:
-        board = staff_kpis.compute(db.session, request_actor(), sort=sort, **fixed)
-    return render_template(template, board=board, errors=errors, columns=KPI_COLUMNS,
-                           department=department or "",
-                           departments=at_risk.departments(db.session)), \
-        422 if errors else 200
-
-
-@bp.get("/team")
-@require("reports.read")
-def team():
-    """The leaderboard, sortable by each KPI."""
-    return _leaderboard("analytics/team.html")
-
-
-@bp.get("/me")
-@require()
-def me():
-    """The signed-in person's own KPIs (an agent sees nobody else's)."""
-    return _leaderboard("analytics/me.html", staff_id=current_staff().id)
 
 
 @bp.post("/recompute")
@@ -207,9 +128,8 @@ def recompute():
     enqueue_after_commit(db.session, "saas.jobs.analytics:recompute_tenant", current_tenant.id)
     db.session.commit()
     flash(_("The figures are being recomputed."), "success")
-    back = request.form.get("back")
-    return redirect(url_for(f".{back}" if back in ("at_risk_page", "bundles")
-                            else ".at_risk_page"), 303)
+    back = "bundles.index" if request.form.get("back") == "bundles" else ".at_risk_page"
+    return redirect(url_for(back), 303)
 
 
 def _customer_panel(customer: Any) -> dict[str, Any]:

@@ -348,8 +348,11 @@ def _render_show(customer, interaction_form=None, contact_form=None, status=200)
 def show(customer_id: str):
     customer = row_scope.get_customer(db.session, request_actor(), customer_id)
     read_audit.record_view(db.session, request_actor(), customer.id)
+    # Committed after rendering: a commit first would expire the staff member and the
+    # customer, and the page would load them again (three more round trips).
+    response = _render_show(customer)
     db.session.commit()
-    return _render_show(customer)
+    return response
 
 
 @bp.post("/<customer_id>/interactions")

@@ -54,9 +54,10 @@ SERIES_LABELS = {"new": _l("New customers"), "lost": _l("Lost customers"),
 PERIOD_LABELS = {"auto": _l("Automatic"), "day": _l("Day"), "week": _l("Week"),
                  "month": _l("Month")}
 EXTRA_LABELS = {"as_of": _l("As of"), "launched": _l("Launched"), "campaign_id": _l("Id")}
-OTHER_PAGES = (("analytics.staff", _l("Staff performance")),
-               ("analytics.at_risk", _l("Customers at risk")))
-"""Related analytics pages, linked when the modules that serve them are installed."""
+OTHER_PAGES = ((("team.index", "analytics.team"), _l("Team performance")),
+               (("analytics.at_risk_page",), _l("At-risk customers")),
+               (("bundles.index", "analytics.bundles"), _l("Bundles")))
+"""Related analytics pages (first endpoint that exists), linked when installed."""
 
 
 class DashboardFilterForm(FlaskForm):
@@ -129,8 +130,12 @@ def render_dashboard():
 
 
 def _links() -> list[tuple[str, Any]]:
-    return [(endpoint, label) for endpoint, label in OTHER_PAGES
-            if endpoint in current_app.view_functions]
+    links = []
+    for endpoints, label in OTHER_PAGES:
+        found = [e for e in endpoints if e in current_app.view_functions]
+        if found:
+            links.append((found[0], label))
+    return links
 
 
 @bp.get("/")

@@ -26,7 +26,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
-from wtforms import BooleanField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 
 from saas.api.pagination import keyset_page
 from saas.extensions import db
@@ -92,6 +98,7 @@ class EditForm(FlaskForm):
     priority = SelectField(_l("Priority"), validate_choice=False)
     cause = SelectField(_l("Cause"), validate_choice=False)
     owner_id = SelectField(_l("Owner"), validate_choice=False)
+    watchers = SelectMultipleField(_l("Watchers"), validate_choice=False)
 
 
 class AttachmentForm(FlaskForm):
@@ -130,10 +137,12 @@ def _cause_choices() -> list:
 def _edit_form(ticket: Ticket, formdata: Any = None) -> EditForm:
     form = EditForm(formdata=formdata, data={
         "priority": ticket.priority, "cause": ticket.cause or "",
-        "owner_id": str(ticket.owner_id) if ticket.owner_id else ""})
+        "owner_id": str(ticket.owner_id) if ticket.owner_id else "",
+        "watchers": list(ticket.watchers or [])})
     form.priority.choices = choices((p, PRIORITY_LABELS[p]) for p in PRIORITIES)
     form.cause.choices = _cause_choices()
     form.owner_id.choices = _staff_choices()
+    form.watchers.choices = _staff_choices(empty=False)
     return form
 
 
@@ -284,7 +293,8 @@ def edit(ticket_id):
         try:
             ticket_service.update_ticket(db.session, request_actor(), ticket.id, {
                 "priority": form.priority.data, "cause": form.cause.data or None,
-                "owner_id": form.owner_id.data or None})
+                "owner_id": form.owner_id.data or None,
+                "watchers": [w for w in form.watchers.data or [] if w]})
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()

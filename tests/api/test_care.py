@@ -34,3 +34,19 @@ def test_other_tenants_rule_is_404_and_agents_are_403(api_client):
     assert mine.delete(f"/api/v1/care/rules/{rid}").status_code == 404
     agent = api_client(role="agent", tenant=mine.tenant)
     assert agent.get("/api/v1/care/rules").status_code == 403
+
+
+def test_quiet_hours_over_the_api(api_client):
+    owner = api_client()
+    assert owner.get("/api/v1/care/quiet-hours").json == {"start": "21:00", "end": "09:00"}
+    saved = owner.put("/api/v1/care/quiet-hours", json={"start": "22:30", "end": "08:00"})
+    assert saved.status_code == 200 and saved.json == {"start": "22:30", "end": "08:00"}
+    bad = owner.put("/api/v1/care/quiet-hours", json={"start": "25:00", "end": "8"})
+    assert bad.status_code == 422 and set(bad.json["errors"]) == {"start", "end"}
+    assert owner.put("/api/v1/care/quiet-hours", json={"start": "22:00"}).status_code == 422
+    assert owner.get("/api/v1/care/quiet-hours").json == {"start": "22:30", "end": "08:00"}
+    other = api_client()
+    assert other.get("/api/v1/care/quiet-hours").json["start"] == "21:00"
+    agent = api_client(role="agent", tenant=owner.tenant)
+    assert agent.put("/api/v1/care/quiet-hours", json={"start": "22:00", "end": "07:00"}
+                     ).status_code == 403

@@ -120,3 +120,18 @@ def test_consent_history_follows_the_consent_field_permission(app, api_client):
     assert hidden.status_code == 403 and "consent" in hidden.get_json()["errors"]
     assert owner.get(url).status_code == 200 and owner.post(url, json=change).status_code \
         == 200
+
+
+def test_hiding_order_amounts_used_by_a_tier_rule_names_the_tier(api_client):
+    owner = api_client("owner")
+    resp = owner.put("/api/v1/tiers", json={"tiers": [
+        {"name": "Gold", "rule": {"all": [
+            {"measure": "spend_12m", "op": ">=", "value": 1000}]}},
+        {"name": "Rest", "rule": {"all": []}}]})
+    assert resp.status_code == 200, resp.get_json()
+    change = {"role": "manager", "field": "order_amounts", "level": "hidden"}
+    warned = owner.put("/api/v1/privacy/field-permissions", json={"changes": [change]})
+    assert warned.status_code == 409
+    assert "tier 'Gold'" in warned.get_json()["errors"]["order_amounts"][0]
+    assert owner.put("/api/v1/privacy/field-permissions",
+                     json={"changes": [change], "confirm": True}).status_code == 200

@@ -81,3 +81,34 @@ def test_greeting_job_run_concurrently_sends_one_email_per_customer(app, make_te
             t.join(60)
     assert errors == []
     assert _recipients(box) == ["c0@example.com", "c1@example.com", "c2@example.com"]
+
+
+def test_greeting_run_that_crashes_midway_greets_each_customer_once_on_rerun(
+        app, make_tenant, monkeypatch):
+    from saas.services import plugins
+
+    tenant = make_tenant()
+    real = plugins.send_via_channel
+    calls: list[str] = []
+
+    def dies_on_the_second_customer(*args, **kwargs):
+        calls.append(args[3]["to"])
+        if len(calls) == 2:
+            raise RuntimeError("worker killed mid-run")
+        return real(*args, **kwargs)
+
+    with smtp_server("none") as (port, box):
+        _birthday_world(app, tenant, port)
+        monkeypatch.setattr(plugins, "send_via_channel", dies_on_the_second_customer)
+        with app.app_context():
+            tenant.bind()
+            with pytest.raises(RuntimeError):
+                care.run(db.session)
+            db.session.rollback()
+            db.session.remove()
+        assert len(calls) == 2 and box.messages == []     # nothing half-sent
+        monkeypatch.setattr(plugins, "send_via_channel", real)
+        with app.app_context():
+            enqueue("saas.jobs.care:run", tenant.id)
+            enqueue("saas.jobs.care:run", tenant.id)
+    assert _recipients(box) == ["c0@example.com", "c1@example.com", "c2@example.com"]

@@ -164,15 +164,23 @@ def test_import_writes_ciphertext_and_upserts_by_email_and_phone(actor):
     """On PostgreSQL this is the COPY fast path, on SQLite the row-by-row path."""
     job = _import(actor, "name,phone,email,wechat,address\n"
                          "Ann,13800138000,ann@tea.example.com,wx_ann_88,长安街 1 号\n"
-                         "Bo,13700137000,bo@tea.example.com,,\n")
-    assert (job.created_count, job.error_count) == (2, 0)
+                         "Bo,13700137000,bo@tea.example.com,,\n"
+                         "Cy,13600136000;13500135000,,,\n")
+    assert (job.created_count, job.error_count) == (3, 0)
     _assert_no_plaintext()
+    people = {c.name: c for c in db.session.scalars(select(Customer))}
+    assert (people["Ann"].phone, people["Ann"].email) == ("+8613800138000",
+                                                          "ann@tea.example.com")
+    assert people["Cy"].phones == ["+8613600136000", "+8613500135000"]
+    assert (people["Cy"].phone, people["Cy"].emails, people["Cy"].email) == (
+        "+8613600136000", [], None)
+    db.session.expunge_all()
     job = _import(actor, "name,email,phone\nAnn Li,ANN@tea.example.com,13900139000\n"
                          "Bo Wu,,+86 137 0013 7000\n")
     assert (job.created_count, job.updated_count, job.error_count) == (0, 2, 0)
     db.session.expire_all()
     people = {c.name: c for c in db.session.scalars(select(Customer))}
-    assert set(people) == {"Ann Li", "Bo Wu"}
+    assert set(people) == {"Ann Li", "Bo Wu", "Cy"}
     assert people["Ann Li"].phones == ["+8613900139000"]
     assert people["Ann Li"].phone == "+8613900139000"
     assert people["Ann Li"].address == "长安街 1 号" and people["Ann Li"].wechat_id == "wx_ann_88"

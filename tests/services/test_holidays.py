@@ -179,3 +179,37 @@ def test_en_template_calendar_has_western_holidays_and_greets_on_christmas(app, 
         assert body == "Happy Christmas Day, Ann!"
         db.session.rollback()
         db.session.remove()
+
+
+@pytest.mark.postgres
+def test_two_first_edits_at_once_copy_the_template_once(app, world):
+    import threading
+
+    tenant, _actor = world
+    template_count = len(holidays.calendar(_tenant()))
+    db.session.rollback()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def add(name: str) -> None:
+        try:
+            with app.app_context():
+                tenant.bind()
+                barrier.wait()
+                holidays.add_holiday(db.session, tenant.owner_actor(),
+                                     {"name": name, "start": "2027-06-01"})
+                db.session.commit()
+                db.session.remove()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(n,)) for n in ("Shop day", "Staff day")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    db.session.expire_all()
+    names = [h.name for h in holidays.calendar(_tenant())]
+    assert len(names) == template_count + 2 and {"Shop day", "Staff day"} <= set(names)
+    assert db.session.scalar(select(func.count()).select_from(TenantHoliday)) == len(names)

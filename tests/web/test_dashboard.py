@@ -44,6 +44,8 @@ def test_manager_home_is_the_dashboard_with_every_chart_table_and_csv(app, clien
     assert html.count('<table class="table">') == 8   # campaigns: none in this world
     assert "Last computed" in html and "vendor/chart.umd.js" in html
     assert "Customers by tier" in html and "No data for these filters." in html
+    if {"team.index", "analytics.team"} & set(app.view_functions):  # staff-KPI pages
+        assert f'href="/t/{shop.tenant.slug}/analytics/team' in html
 
 
 def test_owner_sees_the_dashboard_under_its_own_url_too(client, shop):

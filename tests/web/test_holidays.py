@@ -63,3 +63,16 @@ def test_holiday_pages_need_settings_permission_and_are_per_tenant(app, client, 
     assert client.get(f"/t/{tenant.slug}/tickets/holidays").status_code == 403
     assert client.post(f"/t/{tenant.slug}/tickets/holidays",
                        data={"name": "X", "start": "2027-06-01"}).status_code == 403
+
+
+def test_calendar_analysis_and_visit_report_pages_in_chinese(app, client, make_tenant):
+    tenant = make_tenant(locale="zh_CN")
+    login(client, tenant)
+    pages = {"tickets/holidays": "节假日日历", "tickets/analysis": "每月原因",
+             "visits/report": "对后续购买的影响"}
+    for path, text in pages.items():
+        resp = client.get(f"/t/{tenant.slug}/{path}")
+        assert resp.status_code == 200 and text in resp.get_data(as_text=True), path
+    bad = client.post(f"/t/{tenant.slug}/tickets/holidays",
+                      data={"name": "国庆", "start": "2027-10-07", "end": "2027-10-01"})
+    assert field_errors(bad.get_data(as_text=True), "end") == "结束日期早于开始日期。"

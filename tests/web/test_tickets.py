@@ -95,6 +95,30 @@ def test_reply_note_assign_and_resolve(app, client, make_tenant):
     assert "Sorry!" in html and "check" in html and "Internal note" in html
 
 
+def test_watchers_are_edited_on_the_ticket_page(app, client, make_tenant):
+    from tests.api.conftest import add_staff
+
+    tenant, other = make_tenant(), make_tenant()
+    with app.app_context():
+        agent_id = add_staff(tenant, "agent")
+        stranger_id = add_staff(other, "agent")
+    tid = _ticket(app, tenant, _customer(app, tenant))
+    login(client, tenant)
+    base = f"/t/{tenant.slug}/tickets/{tid}"
+    edit = {"owner_id": "", "priority": "normal", "cause": ""}
+    bad = client.post(f"{base}/edit", data={**edit, "watchers": [str(stranger_id)]})
+    assert bad.status_code == 422
+    assert field_errors(bad.get_data(as_text=True), "watchers") == "No such staff member."
+    assert _get(app, tenant, tid).watchers == []
+    ok = client.post(f"{base}/edit", data={**edit, "watchers": [str(agent_id),
+                                                               str(tenant.owner_id)]})
+    assert ok.status_code == 302
+    assert set(_get(app, tenant, tid).watchers) == {str(agent_id), str(tenant.owner_id)}
+    page = client.get(base).get_data(as_text=True)
+    assert f'<option selected value="{agent_id}">' in page or \
+        f'value="{agent_id}" selected' in page
+
+
 def test_disallowed_status_change_is_flashed(app, client, make_tenant):
     tenant = make_tenant()
     tid = _ticket(app, tenant, _customer(app, tenant))
