@@ -30,8 +30,8 @@ from decimal import Decimal
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
-from sqlalchemy import and_, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, select, true
+from sqlalchemy.orm import Session, aliased
 
 from saas.models.orders import COUNTED_STATUSES, Order
 
@@ -287,30 +287,48 @@ def customer_summary(session: Session, as_of: datetime,
     """(x, t_x, T, m̄) per customer of the bound tenant, in weeks, from counted orders
     placed before `as_of`.
 
-    One set-based query: ROW_NUMBER() over each customer's orders marks the first order,
-    then GROUP BY gives the repeat count, first/last order time and repeat spend. Money
+    Set-based and sort-free, so it scales to ten million orders: one GROUP BY gives each
+    customer's order count, first/last order time and spend in `currency` (hash
+    aggregate over one scan); the first order (earliest, ties by id) is found by joining
+    back on the first order time, and its amount is taken off to leave the repeat
+    spend. (A window function numbering each customer's orders made PostgreSQL walk the
+    orders in customer order through the index: over four minutes at 10M orders.) Money
     is summed only in `currency` when given (amounts in different currencies are not
     added up); counts use every counted order.
     """
-    ranked = (
-        select(Order.customer_id, Order.placed_at, Order.total, Order.currency,
-               func.row_number().over(partition_by=Order.customer_id,
-                                      order_by=(Order.placed_at, Order.id)).label("rn"))
-        .where(Order.status.in_(COUNTED_STATUSES), Order.placed_at < as_of)
-        .subquery()
-    )
-    is_repeat = ranked.c.rn > 1
-    spend_cond = is_repeat if currency is None else and_(is_repeat,
-                                                         ranked.c.currency == currency)
-    stmt = (
-        select(ranked.c.customer_id,
+    counted = (Order.status.in_(COUNTED_STATUSES), Order.placed_at < as_of)
+    in_currency = Order.currency == currency if currency is not None else None
+    agg = (
+        select(Order.customer_id,
                func.count().label("n"),
-               func.min(ranked.c.placed_at).label("first"),
-               func.max(ranked.c.placed_at).label("last"),
-               func.sum(case((spend_cond, ranked.c.total), else_=0)).label("repeat_spend"),
-               func.sum(case((spend_cond, 1), else_=0)).label("repeat_n"))
-        .group_by(ranked.c.customer_id)
-        .order_by(ranked.c.customer_id)
+               func.min(Order.placed_at).label("first"),
+               func.max(Order.placed_at).label("last"),
+               func.sum(Order.total if in_currency is None
+                        else case((in_currency, Order.total), else_=0)).label("spend"),
+               func.sum(1 if in_currency is None
+                        else case((in_currency, 1), else_=0)).label("spend_n"))
+        .where(*counted)
+        .group_by(Order.customer_id)
+        .subquery("agg")
+    )
+    first_id = (
+        select(Order.customer_id, func.min(Order.id).label("id"))
+        .join(agg, and_(agg.c.customer_id == Order.customer_id,
+                        agg.c.first == Order.placed_at))
+        .where(*counted)
+        .group_by(Order.customer_id)
+        .subquery("first_id")
+    )
+    first_order = aliased(Order, name="first_order")
+    first_counts = true() if in_currency is None else first_order.currency == currency
+    stmt = (
+        select(agg.c.customer_id, agg.c.n, agg.c.first, agg.c.last,
+               (agg.c.spend - case((first_counts, first_order.total), else_=0))
+               .label("repeat_spend"),
+               (agg.c.spend_n - case((first_counts, 1), else_=0)).label("repeat_n"))
+        .join(first_id, first_id.c.customer_id == agg.c.customer_id)
+        .join(first_order, first_order.id == first_id.c.id)
+        .order_by(agg.c.customer_id)
     )
     rows = session.execute(stmt).all()
     ids: list[uuid.UUID] = []

@@ -79,7 +79,7 @@ def on_event(event, tenant, config):
     """React to any domain event of a tenant that enabled this plugin.
 
     Fires from a delivery job after the change that caused the event has committed
-    (customer.created, order.placed, ticket.closed, survey.answered, tier.changed,
+    (customer.created, order.placed, ticket.closed, survey.answered, customer.tier_changed,
     points.earned, ...). Failures are retried with exponential backoff; the change itself
     is never affected. The same event may be delivered more than once: use ``event.id``
     as an idempotency key.

@@ -9,9 +9,10 @@ the line of a syntax error or the name of an unknown variable as field errors.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from saas.services.errors import InvalidInput
@@ -44,8 +45,14 @@ def context(customer: Mapping[str, Any], campaign_name: str,
             "unsubscribe_url": unsubscribe_url, "survey_url": survey_url}
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    """A campaign renders one template per recipient: compile it once per process."""
+    return _env.from_string(source)
+
+
 def render(source: str, values: Mapping[str, Any]) -> str:
-    return _env.from_string(source).render(dict(values))
+    return _compiled(source).render(dict(values))
 
 
 def validate(source: str | None, field: str, required: bool = True) -> None:
