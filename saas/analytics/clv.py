@@ -30,7 +30,7 @@ from decimal import Decimal
 import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
-from sqlalchemy import and_, case, func, select, true
+from sqlalchemy import String, and_, case, cast, func, select, true
 from sqlalchemy.orm import Session, aliased
 
 from saas.models.orders import COUNTED_STATUSES, Order
@@ -312,7 +312,8 @@ def customer_summary(session: Session, as_of: datetime,
         .subquery("agg")
     )
     first_id = (
-        select(Order.customer_id, func.min(Order.id).label("id"))
+        # uuid has no min() in PostgreSQL; its text sorts the same way.
+        select(Order.customer_id, func.min(cast(Order.id, String)).label("id"))
         .join(agg, and_(agg.c.customer_id == Order.customer_id,
                         agg.c.first == Order.placed_at))
         .where(*counted)
@@ -327,7 +328,7 @@ def customer_summary(session: Session, as_of: datetime,
                .label("repeat_spend"),
                (agg.c.spend_n - case((first_counts, 1), else_=0)).label("repeat_n"))
         .join(first_id, first_id.c.customer_id == agg.c.customer_id)
-        .join(first_order, first_order.id == first_id.c.id)
+        .join(first_order, cast(first_order.id, String) == first_id.c.id)
         .order_by(agg.c.customer_id)
     )
     rows = session.execute(stmt).all()

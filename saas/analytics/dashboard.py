@@ -62,7 +62,10 @@ from saas.services.customers import bound_tenant
 from saas.tenancy import current_tenant_id
 
 STOCK_FIGURES = ("customers_tier", "customers_lifecycle", "customers_category",
-                 "purchase_cycle")
+                 "purchase_cycle", "snapshots")
+SNAPSHOT_MARKER = "snapshots"
+"""One rollup row per stock snapshot (key `customers` or `purchase_cycle`), so a day
+whose counts were all zero still reads as 0, not as "no snapshot"."""
 FLOW_FIGURES = ("customer_flow", "revenue_tier", "complaints_cause", "satisfaction",
                 "campaigns")
 HISTORY_DAYS = 400
@@ -370,7 +373,11 @@ def refresh(session: Session, now: datetime | None = None, full: bool = False
         rows.extend(stock_rows(session, day, tz, cycle=day == today))
     _delete(session, DashboardFact.figure.in_(FLOW_FIGURES), DashboardFact.day >= since)
     _delete(session, DashboardFact.figure.in_(STOCK_FIGURES), DashboardFact.day.in_(stock_days))
-    stored = with_rollup(rows)
+    stored = with_rollup(rows) + [
+        {"figure": SNAPSHOT_MARKER, "day": day, "key": key, "rollup": True, "owner_id": None,
+         "department": "", "count": 0, "amount": Decimal("0")}
+        for day in stock_days for key in ("customers", "purchase_cycle")
+        if key == "customers" or day == today]
     _insert(session, stored, now)
     departments = sorted(d for d in session.scalars(select(Customer.department).distinct()
                                                     .where(_live_customers())) if d)

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from saas.analytics.dashboard import CYCLE_BUCKETS, local_today
+from saas.analytics.dashboard import CYCLE_BUCKETS, SNAPSHOT_MARKER, local_today
 from saas.models.base import utcnow
 from saas.models.campaigns import Campaign
 from saas.models.customers import LIFECYCLE_STAGES
@@ -186,9 +186,12 @@ def _facts(session: Session, figure: str, filters: Filters, *where: Any
 
 
 def _snapshot_days(session: Session, figure: str, filters: Filters) -> list[date]:
-    days = session.scalars(select(DashboardFact.day).distinct().where(
-        DashboardFact.figure == figure, DashboardFact.rollup.is_(True),
-        DashboardFact.day >= filters.start, DashboardFact.day <= filters.end))
+    """The days a stock snapshot was taken (its counts may all be zero)."""
+    key = "purchase_cycle" if figure == "purchase_cycle" else "customers"
+    days = session.scalars(select(DashboardFact.day).where(
+        DashboardFact.figure == SNAPSHOT_MARKER, DashboardFact.rollup.is_(True),
+        DashboardFact.key == key, DashboardFact.day >= filters.start,
+        DashboardFact.day <= filters.end))
     return sorted(d if isinstance(d, date) else date.fromisoformat(str(d)) for d in days)
 
 
@@ -268,8 +271,8 @@ def _purchase_cycle(session: Session, filters: Filters) -> Figure:
     days = _snapshot_days(session, "purchase_cycle", filters)
     if not days:  # nothing in range: the latest snapshot before it, if any
         before = session.scalar(select(func.max(DashboardFact.day)).where(
-            DashboardFact.figure == "purchase_cycle", DashboardFact.rollup.is_(True),
-            DashboardFact.day <= filters.end))
+            DashboardFact.figure == SNAPSHOT_MARKER, DashboardFact.rollup.is_(True),
+            DashboardFact.key == "purchase_cycle", DashboardFact.day <= filters.end))
         days = [before] if before else []
     counts: dict[str, int] = {}
     if days:

@@ -6,8 +6,10 @@ caller's transaction (the job commits), stamping them with the same `computed_at
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -36,10 +38,13 @@ predictions are then made for every customer."""
 INSERT_BATCH = 10_000
 
 
-def _insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
-    """Bulk insert in batches, so a million-customer tenant is not one giant statement."""
-    for start in range(0, len(rows), INSERT_BATCH):
-        session.execute(insert(model), rows[start:start + INSERT_BATCH])
+def _insert(session: Session, model: type, rows: Iterable[dict[str, Any]]) -> None:
+    """Bulk insert in batches, so a million-customer tenant is not one giant statement;
+    `rows` may be a generator, so only one batch of row dicts exists at a time (a list
+    of a million dicts was most of the job's peak memory)."""
+    it = iter(rows)
+    while batch := list(islice(it, INSERT_BATCH)):
+        session.execute(insert(model), batch)
 
 
 def _sample(n: int) -> np.ndarray:
@@ -106,14 +111,14 @@ def refresh_clv(session: Session, now: datetime | None = None) -> dict[str, Any]
                                                   CLV_HORIZON_WEEKS, ANNUAL_DISCOUNT)
     value = np.nan_to_num(purchases * spend)
     tenant_id = current_tenant_id(session)
-    _insert(session, CustomerClv, [
+    _insert(session, CustomerClv, (
         {"tenant_id": tenant_id, "id": cid, "frequency": int(summary.x[i]),
          "recency_weeks": float(summary.t_x[i]), "age_weeks": float(summary.T[i]),
          "monetary": _money(summary.monetary[i]),
          "expected_purchases_90d": float(e90[i]), "p_alive": float(alive[i]),
          "expected_spend": _money(spend[i]), "clv": _money(value[i]),
          "currency": currency, "computed_at": now, "created_at": now}
-        for i, cid in enumerate(summary.customer_ids)])
+        for i, cid in enumerate(summary.customer_ids)))
     return {"customers": n, "bgnbd": bg.as_dict(),
             "gamma_gamma": gg.as_dict() if gg else None}
 
@@ -149,10 +154,10 @@ def refresh_churn(session: Session, now: datetime | None = None) -> dict[str, An
             events += 1
     tenant_id = current_tenant_id(session)
     if scores:
-        _insert(session, ChurnScore, [
+        _insert(session, ChurnScore, (
             {"tenant_id": tenant_id, "id": s.customer_id, "score": s.score,
              "at_risk": s.at_risk, "reasons": s.reasons, "value_at_stake": s.value_at_stake,
-             "computed_at": now, "created_at": now} for s in scores.values()])
+             "computed_at": now, "created_at": now} for s in scores.values()))
     return {"customers": len(scores), "events": events,
             "at_risk": sum(1 for s in scores.values() if s.at_risk)}
 

@@ -1,5 +1,6 @@
 """Loyalty jobs: reacting to orders (points, referral reward, measures) and the nightly
-expiry, expiry notices, birthday and contribution bonuses.
+expiry, expiry notices, birthday and contribution bonuses, and the membership-level
+refresh (levels are lost when their window moves past the points or spend).
 
 Orders are not touched by loyalty code: the order service emits `order.placed` /
 `order.refunded` into the outbox, `dispatch` (registered as an outbox dispatcher) turns
@@ -32,7 +33,7 @@ def init_app(app: Flask) -> None:
 
 @tenant_job(retries=5, intervals=[5, 30, 120, 600, 1800], timeout=120)
 def on_order_event(tenant_id: uuid.UUID, event_id: str) -> str:
-    from saas.services import loyalty, measures
+    from saas.services import loyalty, measures, membership_levels
 
     event = load_event(db.session, event_id)
     if event is None or event.name not in ORDER_EVENTS:
@@ -44,17 +45,20 @@ def on_order_event(tenant_id: uuid.UUID, event_id: str) -> str:
     customer_id = (event.payload or {}).get("customer_id")
     if customer_id:
         measures.refresh_customers(db.session, [customer_id])
+        membership_levels.refresh(db.session, [customer_id])  # spend moved
     return event.name
 
 
 @tenant_job(retries=2, intervals=[60, 600], timeout=1800)
 def nightly(tenant_id: uuid.UUID) -> dict:
-    from saas.services import loyalty
+    from saas.services import loyalty, membership_levels
 
     return {"expired": loyalty.expire_due(db.session),
             "notices": loyalty.notify_expiring(db.session),
             "birthdays": loyalty.award_birthdays(db.session),
-            "contributions": loyalty.award_contributions(db.session)}
+            "contributions": loyalty.award_contributions(db.session),
+            # last: windows move overnight, so levels are lost even with no new points
+            "levels": membership_levels.refresh(db.session)}
 
 
 @tenant_job(retries=0, timeout=600, tenant=False)

@@ -11,8 +11,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Boolean, Float, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.models.base import Base, TenantScoped, UTCDateTime, tenant_fk
@@ -122,6 +133,50 @@ class MembershipLevel(TenantScoped, Base):
     threshold: Mapped[int] = mapped_column(Integer)
     window_months: Mapped[int] = mapped_column(Integer, default=12)
     benefits: Mapped[str] = mapped_column(Text, default="")
+
+
+class CustomerLevel(TenantScoped, Base):
+    """A customer's stored membership level (`id` is the customer's id; no row = none).
+
+    Stored, not only computed, so that reaching or losing a level is an event: the
+    refresh compares the computed level with this row. There is no foreign key to
+    `membership_levels` on purpose: when a level is deleted the row must still say what
+    the customer had, so the change away from it can be recorded with its name.
+    """
+
+    __tablename__ = "customer_levels"
+    __table_args__ = (
+        tenant_fk("id", "customers", ondelete="CASCADE"),
+        Index("ix_customer_levels_tenant_level", "tenant_id", "level_id"),
+    )
+
+    level_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    level_name: Mapped[str] = mapped_column(String(60))
+    reached_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LevelChange(TenantScoped, Base):
+    """One row per change of a customer's membership level (append-only history).
+
+    `reason` is reached / dropped / level_removed; `basis`, `value`, `threshold` and
+    `window_months` say why: the measure of the level reached (or of the level lost)
+    and the customer's value of it over the window when the change was seen.
+    """
+
+    __tablename__ = "level_changes"
+    __table_args__ = (
+        tenant_fk("customer_id", "customers", ondelete="CASCADE"),
+        Index("ix_level_changes_tenant_customer", "tenant_id", "customer_id", "created_at"),
+    )
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    from_level: Mapped[str | None] = mapped_column(String(60))
+    to_level: Mapped[str | None] = mapped_column(String(60))
+    reason: Mapped[str] = mapped_column(String(20))
+    basis: Mapped[str | None] = mapped_column(String(10))
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    threshold: Mapped[int | None] = mapped_column(Integer)
+    window_months: Mapped[int | None] = mapped_column(Integer)
 
 
 class ReferralCode(TenantScoped, Base):

@@ -247,6 +247,11 @@ def post(session: Session, actor: Actor, customer_id: uuid.UUID, kind: str, poin
     except Exception:
         nested.rollback()
         raise
+    from saas.services.membership_levels import refresh as refresh_levels
+
+    # Points move the customer's level (points earned in a window): keep it stored, so
+    # reaching or losing one is recorded and emitted in this same transaction.
+    refresh_levels(session, [customer_id])
     return entry
 
 
@@ -653,6 +658,9 @@ def create_level(session: Session, actor: Actor, data: Mapping[str, Any]) -> Mem
     session.flush()
     audit.record(session, actor, "membership_level.created", "membership_level", level.id,
                  {"name": level.name, "basis": level.basis, "threshold": threshold})
+    from saas.services.membership_levels import refresh as refresh_levels
+
+    refresh_levels(session)  # who already qualifies reaches it now, not tonight
     return level
 
 
@@ -664,6 +672,9 @@ def delete_level(session: Session, actor: Actor, level_id: Any) -> None:
     session.delete(level)
     audit.record(session, actor, "membership_level.deleted", "membership_level", level.id,
                  {"name": level.name})
+    from saas.services.membership_levels import refresh as refresh_levels
+
+    refresh_levels(session)  # its members move now (reason level_removed)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Points entries, tier changes, used coupons and referrals on the customer timeline.
+"""Points entries, tier and membership-level changes, used coupons and referrals on the
+customer timeline.
 
 `title` and `body` are English (what the API returns); `data` carries the entry's kind,
 numbers and references, so the 360 page renders each item in the reader's language
@@ -13,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from saas.models.loyalty import Coupon, PointsEntry, Referral, Reward
+from saas.models.loyalty import Coupon, LevelChange, PointsEntry, Referral, Reward
 from saas.models.tiers import TierChange
 from saas.timeline import TimelineItem, timeline_source
 
@@ -70,6 +71,36 @@ def tier_items(session: Session, customer_id: uuid.UUID, before: datetime | None
                                "until": t.override_until.isoformat()
                                if t.override_until else None})
             for t in session.scalars(stmt)]
+
+
+@timeline_source("level_changes")
+def level_items(session: Session, customer_id: uuid.UUID, before: datetime | None,
+                limit: int) -> list[TimelineItem]:
+    """A membership level reached or lost (`membership_levels.refresh`), with why."""
+    stmt = select(LevelChange).where(LevelChange.customer_id == customer_id)
+    if before is not None:
+        stmt = stmt.where(LevelChange.created_at < before)
+    stmt = stmt.order_by(LevelChange.created_at.desc(), LevelChange.id.desc()).limit(limit)
+    return [TimelineItem(at=ch.created_at, kind="level",
+                         title=f"Level {ch.from_level or '-'} → {ch.to_level or '-'}",
+                         entity_type="level_change", entity_id=str(ch.id),
+                         body=_level_body(ch),
+                         data={"from": ch.from_level, "to": ch.to_level,
+                               "reason": ch.reason, "basis": ch.basis,
+                               "value": None if ch.value is None else str(ch.value),
+                               "threshold": ch.threshold,
+                               "window_months": ch.window_months})
+            for ch in session.scalars(stmt)]
+
+
+def _level_body(ch: LevelChange) -> str:
+    if ch.reason == "level_removed":
+        return "The level was removed"
+    if ch.basis is None:
+        return ch.reason
+    what = "points earned" if ch.basis == "points" else "spend"
+    return (f"{ch.reason.capitalize()}: {what} {ch.value} in {ch.window_months} months "
+            f"(threshold {ch.threshold})")
 
 
 @timeline_source("coupons_used")

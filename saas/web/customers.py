@@ -177,7 +177,7 @@ def _split_errors(form: FlaskForm, exc: ServiceError) -> dict[str, list[str]]:
     rest = {k.replace(".", "_"): v for k, v in exc.errors.items()
             if not k.startswith("custom_fields.")}
     if rest or not cf_errors:
-        form_errors(form, type(exc)(exc.message, rest))
+        form_errors(form, ServiceError(exc.message, rest))  # any subclass's signature
     return cf_errors
 
 

@@ -3,10 +3,19 @@
 Services speak English (they also serve the API and jobs). The web UI passes their
 messages through `translate_message`; the strings below are marked with `N_` so that
 `pybabel extract` puts them into the catalogue. A message not listed is shown as is.
+
+Messages that carry values (built with f-strings in the services) are listed as
+templates with named placeholders, `N_("Unknown tier '%(name)s'.")`: an incoming message
+that matches a template is shown as the template's translation with the values put back.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+from functools import cache
+
+from flask import has_request_context, request
 from flask_babel import gettext
 
 
@@ -228,8 +237,195 @@ KNOWN = (
     N_("The report period is invalid."),
     N_("Choose month or week."),
     N_("A calendar holds at most 200 holidays; remove past ones first."),
+    # parametrised service messages (matched by translate_message; values kept as is)
+    N_("%(field)s: %(message)s"),
+    N_("The rule has errors (%(field)s: %(message)s)"),
+    N_("The tiers have errors (%(field)s: %(message)s)"),
+    N_("The segment has errors (%(field)s: %(message)s)"),
+    N_("The campaign has errors (%(field)s: %(message)s)"),
+    N_("The survey has errors (%(field)s: %(message)s)"),
+    N_("The %(plan)s plan allows %(cap)s %(label)s; %(used)s in use, %(adding)s more "
+       "requested. Upgrade to %(upgrade)s to raise this limit."),
+    N_("The %(plan)s plan allows %(cap)s %(label)s; %(used)s in use, %(adding)s more "
+       "requested. Remove some first or contact us for a larger plan."),
+    N_("Your usage exceeds the %(plan)s plan: %(over)s. Reduce it first."),
+    N_("The payment provider refused or could not be reached (%(what)s): %(detail)s"),
+    N_("Choose one of: %(choices)s."),
+    N_("Choose from: %(choices)s."),
+    N_("Use one of: %(choices)s."),
+    N_("Choose a channel from: %(choices)s."),
+    N_("Use %(low)s-%(high)s."),
+    N_("Enter a number from %(low)s to %(high)s."),
+    N_("Choose a score from %(low)s to %(high)s."),
+    N_("Use at most %(max)s characters."),
+    N_("Use at least %(min)s characters."),
+    N_("Custom field '%(key)s' does not exist (was it deleted?)."),
+    N_("Unknown field '%(name)s'."),
+    N_("Unknown measure '%(name)s'."),
+    N_("Unknown tier '%(name)s'."),
+    N_("'%(op)s' takes no value."),
+    N_("'%(name)s' is a %(type)s field: %(message)s"),
+    N_("Give a list of 1-%(max)s values."),
+    N_("Choose an operator: %(ops)s."),
+    N_("%(label)s can be compared with %(ops)s — not %(op)s."),
+    N_("Give a list of tiers from: %(choices)s."),
+    N_("Nest groups at most %(max)s deep."),
+    N_("Use at most %(max)s conditions."),
+    N_("Use at most %(max)s tiers."),
+    N_("Tier %(number)s has this name already."),
+    N_("Same rule as tier %(number)s: the two tiers overlap completely and this one "
+       "would stay empty."),
+    N_("'%(value)s' is not a valid phone number."),
+    N_("'%(value)s' is not a valid email address."),
+    N_("Give at most %(max)s phone numbers."),
+    N_("Give at most %(max)s email addresses."),
+    N_("Each tag is 1-%(max)s characters."),
+    N_("Use at most %(max)s tags."),
+    N_("'%(value)s' matches %(count)s customers."),
+    N_("%(name)s was already merged into another customer."),
+    N_("Each category is 1-60 characters."),
+    N_("Keep at least one category."),
+    N_("Not enough points: the balance is %(balance)s."),
+    N_("Enter a non-zero whole number up to %(max)s."),
+    N_("You may not see %(field)s."),
+    N_("You may not change %(field)s."),
+    N_("You may not use: %(fields)s."),
+    N_("Used in %(where)s '%(name)s'."),
+    N_("Row %(row)s of this file has the same value; only that row was imported."),
+    N_("Row %(row)s of this file already updates the same customer; only that row was "
+       "imported."),
+    N_("This matches %(count)s customers."),
+    N_("This row has more cells than the header has columns (%(width)s)."),
+    N_("Same as row %(row)s; skipped."),
+    N_("Use at most %(max)s columns."),
+    N_("Column %(index)s has no name in the header row."),
+    N_("The first row looks like data ('%(name)s'), not column names: add a header row."),
+    N_("Column names must be unique: '%(name)s' appears twice."),
+    N_("Row %(row)s cannot be read: %(error)s."),
+    N_("Row %(row)s is not valid text in the file's encoding; save the file as CSV UTF-8."),
+    N_("'%(column)s' is already mapped to %(target)s."),
+    N_("Map a column to %(target)s."),
+    N_("A %(status)s ticket cannot become %(new)s."),
+    N_("Allowed next: %(choices)s."),
+    N_("The file is larger than %(max)s MB."),
+    N_("The visit is %(status)s."),
+    N_("Use at most %(max)s days."),
+    N_("Give a number of days from 1 to %(max)s."),
+    N_("A holiday lasts at most %(max)s days."),
+    N_("A calendar holds at most %(max)s holidays; remove past ones first."),
+    N_("A %(status)s campaign cannot be edited."),
+    N_("A %(status)s campaign cannot be launched again."),
+    N_("A %(status)s campaign cannot be paused."),
+    N_("A %(status)s campaign cannot be resumed."),
+    N_("A %(status)s campaign cannot be cancelled."),
+    N_("No enabled plugin offers the %(channel)s channel any more."),
+    N_("No enabled plugin offers the %(channel)s channel: enable it first."),
+    N_("No enabled plugin offers the %(channel)s channel."),
+    N_("The %(channel)s channel plugin was disabled."),
+    N_("The shares add up to %(total)s%%; at most 100%%."),
+    N_("Template error on line %(line)s: %(error)s"),
+    N_("Line %(line)s: %(error)s"),
+    N_("Unknown variable: %(name)s (available: %(names)s)."),
+    N_("Unknown variable: %(name)s"),
+    N_("Not allowed: %(error)s"),
+    N_("An order that is %(status)s cannot become %(new)s."),
+    N_("Not allowed from %(status)s."),
+    N_("The product is priced in %(currency)s; give a price in %(other)s."),
+    N_("Use at most %(max)s lines."),
+    N_("Enter 1-%(max)s months, or leave empty to keep all."),
+    N_("Unknown priority: %(name)s."),
+    N_("No plugin named %(name)s."),
+    N_("No plugin named %(name)s is installed."),
+    N_("Plugin %(name)s has no settings."),
+    N_("Plugin %(name)s is not enabled."),
+    N_("The settings of plugin %(name)s are incomplete or invalid."),
+    N_("The settings of plugin %(name)s are invalid."),
+    N_("The customer withdrew consent for %(channel)s."),
+    N_("A %(status)s delivery cannot be retried."),
 )
+
+# Words that appear as values inside the messages above (plan-limit labels, statuses):
+# translated when a captured value is exactly one of them or of the plain messages.
+VALUE_WORDS = (
+    N_("Free"), N_("Pro"), N_("Enterprise"),
+    N_("staff seats"), N_("customers"), N_("channel messages per month"),
+    N_("enabled plugins"), N_("API calls per minute"),
+    N_("draft"), N_("scheduled"), N_("running"), N_("paused"), N_("completed"),
+    N_("cancelled"), N_("new"), N_("open"), N_("pending_customer"), N_("resolved"),
+    N_("closed"), N_("reopened"), N_("placed"), N_("paid"), N_("shipped"), N_("refunded"),
+)
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
+# Captured values under these names are whole messages themselves (a field error wrapped
+# as "field: message"), so they are translated like any message, not only exact words.
+_NESTED = frozenset({"message"})
+_MAX_DEPTH = 3
+log = logging.getLogger(__name__)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """An anchored regex for `template`: literal text escaped, each `%(name)s` a lazy
+    named group, `%%` a literal percent sign."""
+    parts, pos = [], 0
+    for match in _PLACEHOLDER.finditer(template):
+        parts.append(re.escape(template[pos:match.start()]))
+        parts.append(f"(?P<{match.group(1)}>.+?)" if match.group(1) else "%")
+        pos = match.end()
+    parts.append(re.escape(template[pos:]))
+    return re.compile("".join(parts) + r"\Z", re.DOTALL)
+
+
+@cache
+def _catalogue() -> tuple[frozenset[str], tuple[tuple[re.Pattern[str], str, bool], ...]]:
+    """Plain msgids (the fast path) and the templates, compiled once and ordered so that
+    the one with the most literal text wins when several would match. A template without
+    words of its own ("%(field)s: %(message)s") is a mere wrapper (flag True)."""
+    templates = {m for m in KNOWN if _PLACEHOLDER.search(m)}
+    plain = frozenset(m for m in (*KNOWN, *VALUE_WORDS) if m not in templates)
+    ordered = sorted(templates, key=lambda t: (-len(_PLACEHOLDER.sub("", t)), t))
+    return plain, tuple((_pattern(t), t, not any(c.isalpha() for c in _PLACEHOLDER.sub("", t)))
+                        for t in ordered)
+
+
+def _is_api_request() -> bool:
+    return has_request_context() and request.path.startswith("/api/")
+
+
+def _translate(message: str, depth: int) -> str:
+    plain, templates = _catalogue()
+    if message in plain:
+        return gettext(message)
+    for pattern, template, wrapper in templates:
+        match = pattern.match(message)
+        if match is None:
+            continue
+        values, inner_translated = {}, False
+        for name, value in match.groupdict().items():
+            if value in plain:
+                values[name] = gettext(value)
+            elif name in _NESTED and depth < _MAX_DEPTH:
+                values[name] = _translate(value, depth + 1)
+            else:
+                values[name] = value
+            inner_translated |= name in _NESTED and values[name] != value
+        if wrapper and not inner_translated:
+            continue  # nothing inside was ours: leave an unknown "x: y" message alone
+        try:
+            return gettext(template) % values
+        except (KeyError, ValueError, TypeError):
+            # A translation with a wrong placeholder: English beats a crashed page.
+            log.error("bad translation of %r", template)
+            return message
+    return gettext(message)
 
 
 def translate_message(message: str) -> str:
-    return gettext(message) if message else message
+    """A service message in the reader's language.
+
+    Exact msgids are looked up directly; a message built from a registered template
+    (`N_("Custom field '%(key)s' does not exist ...")`) is matched against it, the
+    template translated and the captured values put back. API answers stay English.
+    """
+    if not message or _is_api_request():
+        return message
+    return _translate(message, 0)

@@ -191,3 +191,22 @@ def test_default_filters_are_twelve_months_by_month(shop):
 def test_unknown_figure_is_not_found(shop):
     with pytest.raises(NotFound):
         figs.figure(db.session, "secrets", _filters(shop))
+
+
+def test_an_empty_snapshot_reads_as_zero_and_is_not_estimated_again(app, make_tenant):
+    tenant = make_tenant()
+    with app.app_context():
+        tenant.bind()
+        dashboard_world.world.customer(tenant.owner_actor(), "New lead")
+        dashboard.refresh(db.session)
+        db.session.commit()
+        today = dashboard_world.local_today()
+        f = figs.figure(db.session, "customers_lifecycle",
+                        figs.Filters(figs.default_start(today), today, "month"))
+        # month ends before today: a snapshot in which nobody existed yet
+        assert {s["key"]: s["values"] for s in f.series} == {"lead": [0] * 11 + [1]}
+        rows = db.session.scalar(select(func.count()).select_from(DashboardFact))
+        dashboard.refresh(db.session)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(DashboardFact)) == rows
+        db.session.rollback()

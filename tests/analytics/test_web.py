@@ -37,7 +37,7 @@ def test_agent_sees_own_at_risk_customers_with_reasons(client, risky):
     assert "Lapsed A" in html and "Lapsed B" not in html and "Steady" not in html
     assert "bought every 30 days, nothing for 75 days" in html
     assert 'name="owner"' not in html  # no owner picker for agents
-    assert 'href="/t/%s/analytics/at-risk"' % tenant.slug in html  # in the menu
+    assert f'href="/t/{tenant.slug}/analytics/at-risk"' in html  # in the menu
     assert "/analytics/me" in html and "/analytics/team" not in html
 
 
