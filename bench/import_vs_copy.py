@@ -26,7 +26,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bench.common import make_app, owner_engine, timer
+from bench.common import git_commit, make_app, owner_engine, timer
 from bench.generate import CITIES, person, signup
 
 HEADER = "name,phone,email,address\n"
@@ -137,8 +137,9 @@ def main(argv: list[str] | None = None) -> None:
     r = run(args.rows, args.keep)
     line = (f"rows {r['rows']:,} ({r['bytes'] / 1e6:.1f} MB): raw COPY {r['copy_s']:.1f}s = "
             f"{r['copy_rate']:,.0f}/s, import {r['import_s']:.1f}s = {r['import_rate']:,.0f}/s "
-            f"= {100 * r['ratio']:.0f}% of COPY; {r['result']}; load average {load:.1f} on "
-            f"{os.cpu_count()} CPUs")
+            f"= {100 * r['ratio']:.0f}% of COPY; {r['result']}; load average {load:.1f} "
+            f"before, {os.getloadavg()[0]:.1f} after, on {os.cpu_count()} CPUs; commit "
+            f"{git_commit()}; `python -m bench.import_vs_copy --rows {args.rows}`")
     print(line)
     out = Path(__file__).resolve().parent / "results" / \
         f"{datetime.now(UTC):%Y%m%d-%H%M}-import-{args.rows}.md"

@@ -114,6 +114,21 @@ class VisitEffectRowSchema(Schema):
     spend_change = ma.fields.Decimal(as_string=True)
     bought_after = ma.fields.Integer()
     bought_after_rate = ma.fields.Float(allow_none=True)
+    # By plan only: the control group (the tier's customers not visited in the period,
+    # around the period's midpoint) and the difference-in-differences.
+    spend_change_per_visit = ma.fields.Decimal(as_string=True, allow_none=True)
+    orders_change_per_visit = ma.fields.Float(allow_none=True)
+    control_customers = ma.fields.Integer()
+    control_orders_before = ma.fields.Integer()
+    control_orders_after = ma.fields.Integer()
+    control_orders_change = ma.fields.Integer(allow_none=True)
+    control_spend_before = ma.fields.Decimal(as_string=True)
+    control_spend_after = ma.fields.Decimal(as_string=True)
+    control_spend_change = ma.fields.Decimal(as_string=True, allow_none=True)
+    control_spend_change_per_customer = ma.fields.Decimal(as_string=True, allow_none=True)
+    control_orders_change_per_customer = ma.fields.Float(allow_none=True)
+    did_spend = ma.fields.Decimal(as_string=True, allow_none=True)
+    did_orders = ma.fields.Float(allow_none=True)
 
 
 class VisitEffectSchema(Schema):
@@ -121,6 +136,7 @@ class VisitEffectSchema(Schema):
     until = ma.fields.Date()
     window_days = ma.fields.Integer()
     currency = ma.fields.String()
+    control_reference_at = ma.fields.DateTime()
     total = ma.fields.Nested(VisitEffectRowSchema)
     by_plan = ma.fields.List(ma.fields.Nested(VisitEffectRowSchema))
     by_method = ma.fields.List(ma.fields.Nested(VisitEffectRowSchema))

@@ -9,7 +9,9 @@ tier has their open tasks of the old plan cancelled and gets one of the new plan
 
 Recording a visit logs an interaction (so it shows on the customer timeline) and closes
 the task; the report compares done dates with due dates, and `purchase_effect` compares
-what customers bought in the days before each visit with the days after it.
+what customers bought in the days before each visit with the days after it, and — per
+plan — with a control group of the tier's customers not visited in the period
+(difference-in-differences).
 """
 
 from __future__ import annotations
@@ -534,14 +536,74 @@ def purchase_effect(session: Session, since: date, until: date,
                     {"outcome": row["outcome"] or ""})
             _add_effect(views[view][key], row)
         _add_effect(total, row)
+    reference = start + (end - start) / 2
+    controls = _control_effect(session, start, end, reference, window_days)
+    for key, row in views["by_plan"].items():
+        _add_control(row, controls.get(key[0]))
     out: dict[str, Any] = {
         view: sorted((_finish_effect(r) for r in rows.values()),
                      key=lambda r: (-r["visits"], str(r.get("tier") or r.get("method")
                                                        or r.get("outcome"))))
         for view, rows in views.items()}
     out.update(total=_finish_effect(total), window_days=window_days,
-               currency=tenant.currency, since=since, until=until)
+               currency=tenant.currency, since=since, until=until,
+               control_reference_at=reference.astimezone(UTC))
     return out
+
+
+def _control_effect(session: Session, start: datetime, end: datetime, reference: datetime,
+                    window_days: int) -> dict[uuid.UUID, dict]:
+    """Per plan, the control group: customers now in the plan's tier who had no visit
+    done in [start, end), with their counted orders in the same windows before and after
+    one reference time (the period's midpoint) instead of a visit.
+
+    Without it a before/after change says little: spend may rise for everyone (season,
+    a campaign). Comparing with customers of the same tier who were not visited gives the
+    difference-in-differences. One grouped query; the tier is the current one (tier
+    history is not replayed), which is the same for both groups.
+    """
+    tenant = bound_tenant(session)
+    before_from = reference - timedelta(days=window_days)
+    after_to = reference + timedelta(days=window_days)
+    is_before = Order.placed_at < reference
+    is_after = Order.placed_at >= reference
+    visited = aliased(VisitTask)
+    rows = session.execute(
+        select(VisitPlan.id.label("plan_id"),
+               func.count(func.distinct(Customer.id)).label("customers"),
+               func.count(case((is_before, Order.id))).label("orders_before"),
+               func.count(case((is_after, Order.id))).label("orders_after"),
+               func.coalesce(func.sum(case((is_before, Order.total), else_=0)), 0)
+               .label("spend_before"),
+               func.coalesce(func.sum(case((is_after, Order.total), else_=0)), 0)
+               .label("spend_after"))
+        .select_from(VisitPlan)
+        .join(CustomerTier, and_(CustomerTier.tenant_id == VisitPlan.tenant_id,
+                                 CustomerTier.tier_id == VisitPlan.tier_id))
+        .join(Customer, and_(Customer.tenant_id == CustomerTier.tenant_id,
+                             Customer.id == CustomerTier.id))
+        .outerjoin(Order, and_(
+            Order.tenant_id == Customer.tenant_id, Order.customer_id == Customer.id,
+            Order.status.in_(COUNTED_STATUSES), Order.currency == tenant.currency,
+            Order.placed_at >= before_from, Order.placed_at < after_to))
+        .where(Customer.merged_into_id.is_(None), ~exists().where(
+            visited.tenant_id == Customer.tenant_id, visited.customer_id == Customer.id,
+            visited.status == "done", visited.done_at >= start, visited.done_at < end))
+        .group_by(VisitPlan.id)).mappings()
+    return {r["plan_id"]: dict(r) for r in rows}
+
+
+def _add_control(row: dict, control: Mapping | None) -> None:
+    """The control group's figures next to a plan's, and the differences-in-differences:
+    the visited change per visit minus the control change per customer (None without a
+    control group)."""
+    n = int(control["customers"]) if control else 0
+    row["control_customers"] = n
+    for name in ("orders_before", "orders_after"):
+        row[f"control_{name}"] = int(control[name] or 0) if control else 0
+    for name in ("spend_before", "spend_after"):
+        row[f"control_{name}"] = Decimal(str(control[name] or 0)).quantize(
+            Decimal("0.01")) if control else Decimal("0.00")
 
 
 def _effect_row(keys: dict) -> dict:
@@ -562,4 +624,28 @@ def _finish_effect(row: dict) -> dict:
     row["orders_change"] = row["orders_after"] - row["orders_before"]
     row["bought_after_rate"] = round(row["bought_after"] / row["visits"], 3) \
         if row["visits"] else None
+    if "control_customers" in row:  # by plan: difference-in-differences
+        cent = Decimal("0.01")
+        visits, controls = row["visits"], row["control_customers"]
+        row["spend_change_per_visit"] = (row["spend_change"] / visits).quantize(cent) \
+            if visits else None
+        row["orders_change_per_visit"] = round(row["orders_change"] / visits, 3) \
+            if visits else None
+        if controls:
+            row["control_spend_change"] = row["control_spend_after"] \
+                - row["control_spend_before"]
+            row["control_orders_change"] = row["control_orders_after"] \
+                - row["control_orders_before"]
+            row["control_spend_change_per_customer"] = (
+                row["control_spend_change"] / controls).quantize(cent)
+            row["control_orders_change_per_customer"] = round(
+                row["control_orders_change"] / controls, 3)
+        else:
+            row["control_spend_change"] = row["control_orders_change"] = None
+            row["control_spend_change_per_customer"] = None
+            row["control_orders_change_per_customer"] = None
+        row["did_spend"] = None if not visits or not controls else \
+            row["spend_change_per_visit"] - row["control_spend_change_per_customer"]
+        row["did_orders"] = None if not visits or not controls else round(
+            row["orders_change_per_visit"] - row["control_orders_change_per_customer"], 3)
     return row

@@ -342,10 +342,15 @@ KNOWN = (
     N_("The settings of plugin %(name)s are invalid."),
     N_("The customer withdrew consent for %(channel)s."),
     N_("A %(status)s delivery cannot be retried."),
+    N_("No such customer."), N_("No such contact."), N_("No such order."),
+    N_("No such product."), N_("No such level."), N_("No such care rule."),
+    N_("No such visit plan."), N_("No such import."), N_("No such interaction."),
+    N_("No such attachment."), N_("No such staff."),
 )
 
-# Words that appear as values inside the messages above (plan-limit labels, statuses):
-# translated when a captured value is exactly one of them or of the plain messages.
+# Words that appear as values inside the messages above (plan names, plan-limit labels,
+# statuses): translated only under the placeholders in `_WORD_PLACEHOLDERS`, so that a
+# custom field called "new" or a tag "open" is never translated by accident.
 VALUE_WORDS = (
     N_("Free"), N_("Pro"), N_("Enterprise"),
     N_("staff seats"), N_("customers"), N_("channel messages per month"),
@@ -353,12 +358,14 @@ VALUE_WORDS = (
     N_("draft"), N_("scheduled"), N_("running"), N_("paused"), N_("completed"),
     N_("cancelled"), N_("new"), N_("open"), N_("pending_customer"), N_("resolved"),
     N_("closed"), N_("reopened"), N_("placed"), N_("paid"), N_("shipped"), N_("refunded"),
+    N_("planned"), N_("done"), N_("pending"), N_("succeeded"), N_("failed"), N_("dead"),
 )
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 # Captured values under these names are whole messages themselves (a field error wrapped
 # as "field: message"), so they are translated like any message, not only exact words.
 _NESTED = frozenset({"message"})
+_WORD_PLACEHOLDERS = frozenset({"plan", "upgrade", "label", "status", "new"})
 _MAX_DEPTH = 3
 log = logging.getLogger(__name__)
 
@@ -376,15 +383,18 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 @cache
-def _catalogue() -> tuple[frozenset[str], tuple[tuple[re.Pattern[str], str, bool], ...]]:
-    """Plain msgids (the fast path) and the templates, compiled once and ordered so that
+def _catalogue() -> tuple[frozenset[str], frozenset[str],
+                          tuple[tuple[re.Pattern[str], str, bool], ...]]:
+    """Plain msgids (the fast path), value words and the templates, compiled once and
+    ordered so that
     the one with the most literal text wins when several would match. A template without
     words of its own ("%(field)s: %(message)s") is a mere wrapper (flag True)."""
     templates = {m for m in KNOWN if _PLACEHOLDER.search(m)}
-    plain = frozenset(m for m in (*KNOWN, *VALUE_WORDS) if m not in templates)
+    plain = frozenset(m for m in KNOWN if m not in templates)
     ordered = sorted(templates, key=lambda t: (-len(_PLACEHOLDER.sub("", t)), t))
-    return plain, tuple((_pattern(t), t, not any(c.isalpha() for c in _PLACEHOLDER.sub("", t)))
-                        for t in ordered)
+    compiled = tuple((_pattern(t), t, not any(c.isalpha() for c in _PLACEHOLDER.sub("", t)))
+                     for t in ordered)
+    return plain, frozenset(VALUE_WORDS), compiled
 
 
 def _is_api_request() -> bool:
@@ -392,7 +402,7 @@ def _is_api_request() -> bool:
 
 
 def _translate(message: str, depth: int) -> str:
-    plain, templates = _catalogue()
+    plain, words, templates = _catalogue()
     if message in plain:
         return gettext(message)
     for pattern, template, wrapper in templates:
@@ -401,10 +411,10 @@ def _translate(message: str, depth: int) -> str:
             continue
         values, inner_translated = {}, False
         for name, value in match.groupdict().items():
-            if value in plain:
-                values[name] = gettext(value)
-            elif name in _NESTED and depth < _MAX_DEPTH:
+            if name in _NESTED and depth < _MAX_DEPTH:
                 values[name] = _translate(value, depth + 1)
+            elif name in _WORD_PLACEHOLDERS and value in words:
+                values[name] = gettext(value)
             else:
                 values[name] = value
             inner_translated |= name in _NESTED and values[name] != value

@@ -99,9 +99,11 @@ def test_values_that_are_registered_words_are_translated(zh):
 
 
 def test_other_values_stay_as_they_are(zh):
-    # Only a value that is exactly a registered message or word is translated.
-    assert translate_message("'Owner only.x' is not a valid phone number.") == \
-        "“Owner only.x”不是有效的电话号码。"
+    # "new" and "Owner only." are registered, but a field key or a typed value is data.
+    assert translate_message("Custom field 'new' does not exist (was it deleted?).") == \
+        "自定义字段“new”不存在（是否已被删除？）。"
+    assert translate_message("'Owner only.' is not a valid phone number.") == \
+        "“Owner only.”不是有效的电话号码。"
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -153,6 +155,10 @@ def test_every_template_has_a_chinese_translation_with_the_same_placeholders():
             entry.string % {name: "x" for name in PLACEHOLDER.findall(template)}
         except (KeyError, ValueError, TypeError) as exc:
             problems.append((template, f"{entry.string}: {exc}"))
+    for word in messages.VALUE_WORDS:
+        entry = catalog.get(word)
+        if entry is None or not entry.string or entry.fuzzy:
+            problems.append((word, "untranslated"))
     assert problems == []
 
 
