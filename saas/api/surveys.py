@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 
 from saas.api.common import Schema, api_actor, require
 from saas.extensions import db
-from saas.services import survey_results, surveys
+from saas.services import row_scope, survey_results, surveys
 
 blp = Blueprint("api_surveys", __name__, url_prefix="/surveys",
                 description="Satisfaction surveys (CSAT, NPS, multi-question).")
@@ -100,6 +100,7 @@ def get_survey(survey_id):
 @blp.arguments(SurveyInviteSchema)
 @blp.response(201, SurveyInvitationSchema)
 def invite(data, survey_id):
+    row_scope.ensure_visible(db.session, api_actor(), data["customer_id"])
     inv = surveys.invite(db.session, survey_id, data["customer_id"])
     db.session.commit()
     return {"id": inv.row.id, "url": inv.url, "expires_at": inv.row.expires_at}

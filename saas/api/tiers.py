@@ -8,6 +8,7 @@ from flask_smorest import Blueprint
 
 from saas.api.common import Schema, api_actor, require
 from saas.extensions import db
+from saas.services import row_scope
 from saas.services import tiers as tier_service
 
 blp = Blueprint("api_tiers", __name__, url_prefix="/tiers",
@@ -143,6 +144,7 @@ def _customer_tier(customer_id):
 @require("customers.read")
 @blp.response(200, CustomerTierSchema)
 def customer_tier(customer_id):
+    row_scope.ensure_visible(db.session, api_actor(), customer_id)
     return _customer_tier(customer_id)
 
 
@@ -151,6 +153,7 @@ def customer_tier(customer_id):
 @blp.arguments(TierOverrideSchema)
 @blp.response(200, CustomerTierSchema)
 def override(data, customer_id):
+    row_scope.ensure_visible(db.session, api_actor(), customer_id)
     tier_service.override(db.session, api_actor(), customer_id, data["tier_id"],
                           data["until"], data["note"])
     db.session.commit()
@@ -161,5 +164,6 @@ def override(data, customer_id):
 @require("customers.write")
 @blp.response(204)
 def clear_override(customer_id):
+    row_scope.ensure_visible(db.session, api_actor(), customer_id)
     tier_service.clear_override(db.session, api_actor(), customer_id)
     db.session.commit()

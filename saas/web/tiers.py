@@ -22,9 +22,8 @@ from saas.extensions import db
 from saas.jobs.queue import enqueue_after_commit
 from saas.models.customers import CustomFieldDefinition
 from saas.models.tiers import CustomerMeasure
-from saas.services import rules, segments
+from saas.services import row_scope, rules, segments
 from saas.services import tiers as tier_service
-from saas.services.customers import get_customer
 from saas.services.errors import InvalidInput, ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
@@ -236,7 +235,7 @@ def _render_customer(customer, form: OverrideForm, status: int = 200):
 @bp.get("/customers/<customer_id>")
 @require("customers.read")
 def customer(customer_id: str):
-    found = get_customer(db.session, customer_id)
+    found = row_scope.get_customer(db.session, request_actor(), customer_id)
     return _render_customer(found, _override_form())
 
 
@@ -256,7 +255,7 @@ def _parse_until(value: str | None) -> datetime | None:
 @bp.post("/customers/<customer_id>/override")
 @require("customers.write")
 def override(customer_id: str):
-    found = get_customer(db.session, customer_id)
+    found = row_scope.get_customer(db.session, request_actor(), customer_id)
     form = _override_form()
     if not form.validate_on_submit():
         return _render_customer(found, form, 422)
@@ -267,7 +266,8 @@ def override(customer_id: str):
     except ServiceError as exc:
         db.session.rollback()
         form_errors(form, exc)
-        return _render_customer(get_customer(db.session, customer_id), form, exc.status)
+        return _render_customer(row_scope.get_customer(db.session, request_actor(),
+                                                       customer_id), form, exc.status)
     flash(_("Tier overridden."), "success")
     return redirect(url_for(".customer", customer_id=found.id), 303)
 
@@ -275,7 +275,7 @@ def override(customer_id: str):
 @bp.post("/customers/<customer_id>/override/clear")
 @require("customers.write")
 def clear_override(customer_id: str):
-    found = get_customer(db.session, customer_id)
+    found = row_scope.get_customer(db.session, request_actor(), customer_id)
     tier_service.clear_override(db.session, request_actor(), found.id)
     db.session.commit()
     flash(_("Override ended; the next apply assigns this customer by the rules."), "success")
