@@ -30,9 +30,12 @@ from bench.common import (
     PASSWORD,
     TIMELINE_EXTERNAL_ID,
     app_env,
+    git_commit,
+    loadavg,
     make_app,
     migrate,
     percentiles,
+    write_result,
 )
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -212,12 +215,46 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args(argv)
+    before = loadavg()
     result = run(args.seconds, args.concurrency, args.workers, args.threads)
+    after = loadavg()
+    lines = [f"# API list/search and 360 page latency, {args.concurrency} clients", "",
+             f"`python -m bench.api_load {' '.join(argv or sys.argv[1:])}`; gunicorn "
+             f"{args.workers} workers × {args.threads} threads (gthread), app role (RLS on), "
+             f"database `saas_bench`; commit {git_commit()}.", "",
+             f"Load average (1/5/15 min) before: {before}; after: {after} (2 CPUs shared "
+             "with the load generator and other engineers' test runs).", "",
+             "Data: " + ", ".join(f"{v:,} {k}" for k, v in data_size().items()), "",
+             "| request | n | p50 ms | p95 ms | p99 ms |", "|---|---:|---:|---:|---:|"]
     for group in ("api", "page"):
         for kind, p in result[group].items():
             print(f"{kind:22} n={p['n']:6} p50={p['p50']:7.1f}ms p95={p['p95']:7.1f}ms "
                   f"p99={p['p99']:7.1f}ms")
+            lines.append(f"| {kind} | {p['n']} | {p['p50']:.1f} | {p['p95']:.1f} | "
+                         f"{p['p99']:.1f} |")
     print(f"API throughput {result['throughput']:.0f} req/s")
+    lines += ["", f"API throughput {result['throughput']:.0f} requests/s over "
+              f"{args.seconds:.0f} s; the 360 rows come from 2 clients for half as long."]
+    write_result(f"api-load-{args.concurrency}", lines)
+
+
+def data_size() -> dict[str, int]:
+    from sqlalchemy import text
+
+    from bench.common import owner_engine
+
+    engine = owner_engine()
+    with engine.connect() as conn:
+        tid = conn.execute(text("SELECT id FROM tenants WHERE slug = :s"), {"s": BIG}).scalar()
+        size = {"tenants": conn.execute(text("SELECT count(*) FROM tenants")).scalar(),
+                "customers (all tenants)": conn.execute(
+                    text("SELECT count(*) FROM customers")).scalar(),
+                "customers of bench-big": conn.execute(text(
+                    "SELECT count(*) FROM customers WHERE tenant_id = :t"), {"t": tid}).scalar(),
+                "orders of bench-big": conn.execute(text(
+                    "SELECT count(*) FROM orders WHERE tenant_id = :t"), {"t": tid}).scalar()}
+    engine.dispose()
+    return size
 
 
 if __name__ == "__main__":

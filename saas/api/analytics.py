@@ -13,14 +13,14 @@ from flask_smorest import Blueprint
 from sqlalchemy import and_, select
 
 from saas.analytics import backtest, baskets, churn
-from saas.api.common import Schema, current_tenant, require
+from saas.api.common import Schema, api_actor, current_tenant, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
 from saas.jobs.queue import enqueue_after_commit
 from saas.models.analytics import AnalyticsFit, AssociationRule, ChurnScore, CustomerClv
 from saas.models.customers import Customer
 from saas.models.tenant import Staff
-from saas.services import customers as customer_service
+from saas.services import row_scope
 
 blp = Blueprint("api_analytics", __name__, url_prefix="/analytics",
                 description="Customer lifetime value, bought-together rules and churn "
@@ -143,7 +143,7 @@ def clv_model():
 @blp.response(200, CustomerAnalyticsSchema)
 def customer_analytics(customer_id):
     """One customer's CLV, churn score and "next product" recommendations."""
-    customer = customer_service.get_customer(db.session, customer_id)
+    customer = row_scope.get_customer(db.session, api_actor(), customer_id)
     return {"customer_id": customer.id,
             "clv": db.session.get(CustomerClv, (customer.tenant_id, customer.id)),
             "churn": db.session.get(ChurnScore, (customer.tenant_id, customer.id)),

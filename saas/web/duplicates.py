@@ -8,8 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from saas.extensions import db
-from saas.services import customers as customer_service
-from saas.services import duplicates, merge
+from saas.services import duplicates, merge, row_scope
 from saas.services.errors import ServiceError
 from saas.web import nav
 from saas.web.access import flash_error, request_actor, require
@@ -43,8 +42,9 @@ def index():
 
 
 def _pair():
-    first = customer_service.get_customer(db.session, request.values.get("survivor", ""))
-    second = customer_service.get_customer(db.session, request.values.get("merged", ""))
+    actor = request_actor()
+    first = row_scope.get_customer(db.session, actor, request.values.get("survivor", ""))
+    second = row_scope.get_customer(db.session, actor, request.values.get("merged", ""))
     if first.id == second.id:
         abort(404)
     return first, second

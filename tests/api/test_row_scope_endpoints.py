@@ -12,12 +12,12 @@ from sqlalchemy import select
 
 from saas.extensions import db
 from saas.models.customers import Customer
-from saas.services import contacts, interactions, orders, products
+from saas.services import contacts, interactions, orders, products, surveys, tiers
 from saas.services import customers as customer_service
 from saas.services import tickets as ticket_service
 
 # (method, path template, json body); {cid} the customer, {oid} its order, {iid} its
-# interaction, {tid} its ticket.
+# interaction, {tid} its ticket, {tier} a tier (the customer starts with an override).
 ENDPOINTS = [
     ("get", "/api/v1/customers/{cid}", None),
     ("get", "/api/v1/customers/{cid}/key-figures", None),
@@ -43,6 +43,16 @@ ENDPOINTS = [
     ("post", "/api/v1/customers/{cid}/contacts", {"name": "Bo"}),
     ("get", "/api/v1/privacy/customers/{cid}/consent", None),
     ("post", "/api/v1/privacy/customers/{cid}/reveal", {"field": "phones"}),
+    ("get", "/api/v1/tiers/customers/{cid}", None),
+    ("post", "/api/v1/tiers/customers/{cid}/override", {"tier_id": "{tier}"}),
+    ("delete", "/api/v1/tiers/customers/{cid}/override", None),
+    ("get", "/api/v1/analytics/customers/{cid}", None),
+]
+
+# Routes an agent may not call at all (campaigns.manage): checked with a manager whose
+# scope is also "own"; {sid} a survey.
+MANAGER_ENDPOINTS = [
+    ("post", "/api/v1/surveys/{sid}/invitations", {"customer_id": "{cid}"}),
 ]
 
 
@@ -53,8 +63,10 @@ def _records(actor, customer_id) -> dict[str, str]:
     ticket = ticket_service.create_ticket(db.session, actor, {
         "customer_id": str(customer_id), "subject": "Broken", "channel": "web"})
     contacts.create_contact(db.session, actor, customer_id, {"name": "Cy"})
+    tier = tiers.list_tiers(db.session)[0]
+    tiers.override(db.session, actor, customer_id, tier.id, None)
     return {"cid": str(customer_id), "oid": str(order.id), "iid": str(interaction.id),
-            "tid": str(ticket.id)}
+            "tid": str(ticket.id), "tier": str(tier.id)}
 
 
 @pytest.fixture
@@ -66,12 +78,13 @@ def world(app, api_client):
         actor = owner.tenant.owner_actor()
         products.create_product(db.session, actor, {"sku": "T1", "name": "Tea",
                                                     "price": "10"})
+        survey = surveys.create_survey(db.session, actor, {"name": "NPS", "kind": "nps"})
         ids = {}
         for name, owner_id in (("mine", agent.staff_id), ("other", owner.staff_id)):
             customer = customer_service.create_customer(db.session, actor, {
                 "name": name, "kind": "company", "phones": ["13800138000"],
                 "owner_id": owner_id})
-            ids[name] = _records(actor, customer.id)
+            ids[name] = _records(actor, customer.id) | {"sid": str(survey.id)}
         db.session.commit()
         db.session.remove()
     assert owner.put("/api/v1/privacy/row-scopes",
@@ -95,6 +108,34 @@ def test_customer_outside_the_row_scope_is_404_on_every_endpoint(world, method, 
     mine = _call(agent, method, path, body, ids["mine"])
     assert mine.status_code < 300, (mine.status_code, mine.get_json())
     other = _call(agent, method, path, body, ids["other"])
+    assert other.status_code == 404, (other.status_code, other.get_json())
+    control = _call(owner, method, path, body, ids["other"])
+    assert control.status_code < 300, (control.status_code, control.get_json())
+
+
+@pytest.fixture
+def manager(world, api_client):
+    owner, _agent, _ids = world
+    assert owner.put("/api/v1/privacy/row-scopes",
+                     json={"role": "manager", "scope": "own"}).status_code == 200
+    return api_client("manager", tenant=owner.tenant)
+
+
+@pytest.mark.parametrize("method, path, body", MANAGER_ENDPOINTS,
+                         ids=[f"{m} {p}" for m, p, _ in MANAGER_ENDPOINTS])
+def test_customer_outside_a_managers_own_scope_is_404(app, world, manager, method, path,
+                                                      body):
+    owner, _agent, ids = world
+    with app.app_context():             # the manager owns "other" now, not "mine"
+        owner.tenant.bind()
+        for c in db.session.scalars(select(Customer)):
+            customer_service.update_customer(db.session, owner.tenant.owner_actor(), c.id, {
+                "owner_id": str(manager.staff_id if c.name == "mine" else owner.staff_id)})
+        db.session.commit()
+        db.session.remove()
+    mine = _call(manager, method, path, body, ids["mine"])
+    assert mine.status_code < 300, (mine.status_code, mine.get_json())
+    other = _call(manager, method, path, body, ids["other"])
     assert other.status_code == 404, (other.status_code, other.get_json())
     control = _call(owner, method, path, body, ids["other"])
     assert control.status_code < 300, (control.status_code, control.get_json())
