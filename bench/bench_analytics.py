@@ -156,7 +156,8 @@ def api_times(repeat: int) -> dict[str, dict]:
              ("rules", "/api/v1/analytics/rules?limit=50"),
              ("bundles", "/api/v1/analytics/bundles"),
              ("churn_at_risk", "/api/v1/analytics/churn?limit=50&at_risk=true"),
-             ("churn_list", "/api/v1/analytics/churn?limit=50")]
+             ("churn_list", "/api/v1/analytics/churn?limit=50"),
+             ("dashboard_api", "/api/v1/analytics/dashboard")]
     if some:
         paths.append(("customer_analytics", f"/api/v1/analytics/customers/{some}"))
     client = app.test_client()

@@ -6,10 +6,11 @@ caller's transaction (the job commits), stamping them with the same `computed_at
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from itertools import islice
+from itertools import chain, islice
 from typing import Any
 
 import numpy as np
@@ -42,9 +43,39 @@ def _insert(session: Session, model: type, rows: Iterable[dict[str, Any]]) -> No
     """Bulk insert in batches, so a million-customer tenant is not one giant statement;
     `rows` may be a generator, so only one batch of row dicts exists at a time (a list
     of a million dicts was most of the job's peak memory)."""
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_insert(session, model, rows)
+        return
     it = iter(rows)
     while batch := list(islice(it, INSERT_BATCH)):
         session.execute(insert(model), batch)
+
+
+def _copy_insert(session: Session, model: type, rows: Iterable[dict[str, Any]]) -> None:
+    """PostgreSQL: stream the rows with COPY into a temporary table, then one INSERT ...
+    SELECT. COPY cannot write a table under row-level security, the INSERT can (and is
+    checked by the policy); at a million rows this is minutes faster than batched
+    INSERTs."""
+    from psycopg.types.json import Jsonb
+
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return
+    table = model.__table__.name
+    columns = list(first)
+    names = ", ".join(f'"{c}"' for c in columns)
+    temp = f"bulk_{table}_{uuid.uuid4().hex[:8]}"
+    conn = session.connection()
+    conn.exec_driver_sql(f"CREATE TEMP TABLE {temp} ON COMMIT DROP AS "
+                         f"SELECT {names} FROM {table} WITH NO DATA")
+    with conn.connection.driver_connection.cursor() as cur, \
+            cur.copy(f"COPY {temp} ({names}) FROM STDIN") as copy:
+        for row in chain([first], it):
+            copy.write_row([Jsonb(v) if isinstance(v, dict | list) else v
+                            for v in (row[c] for c in columns)])
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) SELECT {names} FROM {temp}")  # noqa: S608
+    conn.exec_driver_sql(f"DROP TABLE {temp}")
 
 
 def _sample(n: int) -> np.ndarray:

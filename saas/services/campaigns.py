@@ -37,7 +37,7 @@ from saas.models.campaigns import (
     CampaignVariant,
 )
 from saas.models.customers import CONSENT_CHANNELS, Customer
-from saas.services import audit, limits, outbox
+from saas.services import audit, field_access, limits, outbox
 from saas.services import campaign_templates as templates
 from saas.services import segments as segment_service
 from saas.services.context import Actor
@@ -272,6 +272,7 @@ def _save_variants(session: Session, campaign: Campaign, cleaned: list[dict]) ->
 
 def create_campaign(session: Session, actor: Actor, data: Mapping[str, Any]) -> Campaign:
     values, cleaned = _clean(session, data, None)
+    field_access.check_variants(session, actor, cleaned)
     campaign = Campaign(id=new_id(), status="draft", created_by_id=actor.staff_id,
                         audience_size=0, **values)
     session.add(campaign)
@@ -288,6 +289,7 @@ def update_campaign(session: Session, actor: Actor, campaign_id: Any,
     if campaign.status not in EDITABLE:
         raise Conflict(f"A {campaign.status} campaign cannot be edited.")
     values, cleaned = _clean(session, data, campaign)
+    field_access.check_variants(session, actor, cleaned)
     for key, value in values.items():
         setattr(campaign, key, value)
     if cleaned is not None:

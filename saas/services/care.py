@@ -35,7 +35,7 @@ from saas.models.customers import Customer
 from saas.models.loyalty import Coupon, Reward
 from saas.models.orders import Order
 from saas.models.tiers import CustomerMeasure
-from saas.services import audit
+from saas.services import audit, field_access
 from saas.services.context import Actor
 from saas.services.customers import bound_tenant, parse_id
 from saas.services.errors import Conflict, InvalidInput, NotFound
@@ -150,8 +150,23 @@ def get_rule(session: Session, rule_id: Any) -> CareRule:
     return rule
 
 
+# Template variables holding a protected field (docs/privacy.md): variable → field key.
+PRIVATE_VARIABLES = {"order_total": field_access.ORDER_AMOUNTS}
+
+
+def _check_private_variables(session: Session, actor: Actor, values: Mapping[str, Any],
+                             data: Mapping[str, Any]) -> None:
+    """403 when the author saves a subject or message reading a variable of a field
+    their role may not see in clear (they would see it in every greeting sent)."""
+    for part in ("subject", "template"):
+        if part in data:
+            field_access.check_variables(session, actor, values.get(part), part,
+                                         PRIVATE_VARIABLES)
+
+
 def create_rule(session: Session, actor: Actor, data: Mapping[str, Any]) -> CareRule:
     values = _clean_rule(session, data, None)
+    _check_private_variables(session, actor, values, data)
     if session.scalars(select(CareRule.id).where(CareRule.name == values["name"])).first():
         raise Conflict("A rule with this name exists.", {"name": ["This name is taken."]})
     rule = CareRule(id=new_id(), **values)
@@ -166,6 +181,7 @@ def update_rule(session: Session, actor: Actor, rule_id: Any,
                 data: Mapping[str, Any]) -> CareRule:
     rule = get_rule(session, rule_id)
     values = _clean_rule(session, data, rule)
+    _check_private_variables(session, actor, values, data)
     if values["name"] != rule.name and session.scalars(select(CareRule.id).where(
             CareRule.name == values["name"])).first():
         raise Conflict("A rule with this name exists.", {"name": ["This name is taken."]})

@@ -435,6 +435,11 @@ def template_variables(session: Session, role: str | None) -> list[str]:
     return names
 
 
+# Methods of a mapping that read more than one key (or a key named by a variable).
+_MAPPING_METHODS = frozenset({"get", "items", "values", "keys", "copy", "pop", "popitem",
+                              "setdefault", "update", "__getitem__", "__iter__"})
+
+
 def template_fields(source: str) -> set[str]:
     """The customer variables a campaign template reads, as template-variable names
     (`phone`, `cf.level`; `*` for the whole customer, `cf.*` for all custom fields)."""
@@ -458,16 +463,30 @@ def template_fields(source: str) -> set[str]:
             return str(node.arg.value)
         return None
 
+    def step(node: nodes.Node) -> tuple[str | None, nodes.Node | None]:
+        """The key read from the mapping `node` and the expression holding its value:
+        `x.key` / `x['key']` / `x.get('key')`; (None, None) for anything else (a
+        filter, `items()`, a loop...), i.e. the whole mapping."""
+        outer = parents.get(id(node))
+        if getattr(outer, "node", None) is not node:
+            return None, None
+        key = key_of(outer)
+        if key in _MAPPING_METHODS:
+            call = parents.get(id(outer))
+            if key == "get" and isinstance(call, nodes.Call) and call.node is outer \
+                    and call.args and isinstance(call.args[0], nodes.Const):
+                return str(call.args[0].value), call
+            return None, None
+        return key, outer
+
     for name in tree.find_all(nodes.Name):
         if name.name != "customer":
             continue
-        outer = parents.get(id(name))
-        first = key_of(outer) if getattr(outer, "node", None) is name else None
-        if first is None:
+        first, value = step(name)
+        if first is None or value is None:
             found.add("*")
         elif first == "custom_fields":
-            inner = parents.get(id(outer))
-            second = key_of(inner) if getattr(inner, "node", None) is outer else None
+            second, _value = step(value)
             found.add(f"cf.{second}" if second else "cf.*")
         else:
             found.add(first)
@@ -489,6 +508,37 @@ def check_template(session: Session, actor: Actor, source: str | None, field: st
         or (used == "cf.*" and any(r.startswith("cf.") for r in restricted)))
     if banned:
         names = ", ".join("customer" if b == "*" else f"customer.{b}" for b in banned)
+        raise Forbidden(f"You may not use: {names}.",
+                        {field: [f"You may not use: {names}."]})
+
+
+def check_variants(session: Session, actor: Actor,
+                   variants: Iterable[Mapping[str, Any]] | None) -> None:
+    """`check_template` on each campaign variant's subject and body, the error keyed
+    `variants.<i>.subject` / `variants.<i>.body`."""
+    for i, variant in enumerate(variants or ()):
+        for part in ("subject", "body"):
+            check_template(session, actor, variant.get(part), f"variants.{i}.{part}")
+
+
+def check_variables(session: Session, actor: Actor, source: str | None, field: str,
+                    needs: Mapping[str, str]) -> None:
+    """403 naming the variable when a template reads one of `needs` (plain variable name
+    → field key, e.g. `order_total` → `order_amounts`) the author may not see in clear."""
+    if actor.role not in CONFIGURABLE_ROLES or not source:
+        return
+    from jinja2 import TemplateSyntaxError, meta
+    from jinja2.sandbox import SandboxedEnvironment
+
+    try:
+        used = meta.find_undeclared_variables(SandboxedEnvironment().parse(source))
+    except TemplateSyntaxError:
+        return  # the template validator reports syntax errors with their line
+    access = access_for(session, actor.role)
+    banned = sorted(name for name in used
+                    if name in needs and not access.can_see_clear(needs[name]))
+    if banned:
+        names = ", ".join(banned)
         raise Forbidden(f"You may not use: {names}.",
                         {field: [f"You may not use: {names}."]})
 

@@ -187,6 +187,17 @@ def _render_form(form, customer, definitions, cf_errors=None, status=200):
                            cf_values=_custom_values(customer, definitions)), status
 
 
+def _list_privacy() -> dict[str, set[str]]:
+    """What the list page leaves out for the viewer's role: `blocked_filters` (filter
+    keys of fields not visible in clear — the server would refuse them) and
+    `hidden_fields` (field keys whose column stays empty)."""
+    access = privacy_web.web_access()
+    return {"blocked_filters": {key for spec in access.specs
+                                if not access.can_see_clear(spec.key)
+                                for key in spec.filter_keys},
+            "hidden_fields": set(access.hidden)}
+
+
 @bp.get("/")
 @require("customers.read")
 def index():
@@ -212,6 +223,7 @@ def index():
     owners = {m.id: m.name for m in db.session.scalars(select(Staff))}
     return render_template(
         "customers/index.html", page=page, filters=raw, views=views, owners=owners,
+        **_list_privacy(),
         categories=customer_service.categories(current_tenant),
         stages=labelled(LIFECYCLE_STAGES, STAGE_LABELS),
         kinds=labelled(CUSTOMER_KINDS, KIND_LABELS), staff_choices=_staff_choices(),

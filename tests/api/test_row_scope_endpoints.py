@@ -126,7 +126,7 @@ def manager(world, api_client):
 def test_customer_outside_a_managers_own_scope_is_404(app, world, manager, method, path,
                                                       body):
     owner, _agent, ids = world
-    with app.app_context():             # the manager owns "other" now, not "mine"
+    with app.app_context():             # "mine" is handed to the manager
         owner.tenant.bind()
         for c in db.session.scalars(select(Customer)):
             customer_service.update_customer(db.session, owner.tenant.owner_actor(), c.id, {

@@ -150,3 +150,27 @@ def test_level_changes_are_on_the_timeline(world):
     assert item.title == "Level - → Silver"
     assert item.data["reason"] == "reached" and item.data["value"] == "350.00"
     assert all(i.kind != "level" for i in timeline(db.session, c.id, before=item.at))
+
+
+def test_a_refresh_only_touches_the_bound_tenant(app, make_tenant):
+    other = make_tenant(template="retail")
+    with app.app_context():
+        other.bind()
+        w = World(other)
+        theirs = w.customer("Other tenant's customer")
+        w.order(theirs, "250")  # 350 points there, but that tenant has no levels
+        db.session.commit()
+        their_id = theirs.id
+        db.session.remove()
+    mine = make_tenant(template="retail")
+    with app.app_context():
+        mine.bind()
+        _level(World(mine), "Silver", "points", 300)  # refreshes this tenant only
+        assert membership_levels.refresh(db.session) == 0
+        db.session.commit()
+        db.session.remove()
+    with app.app_context():
+        other.bind()
+        assert membership_levels.current_level(db.session, their_id) is None
+        assert _changes() == [] and _events() == []
+        db.session.remove()

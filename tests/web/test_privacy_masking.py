@@ -124,7 +124,8 @@ def test_contact_with_a_phone_is_refused_when_phones_are_read_only(app, client, 
     assert ok.status_code == 303
 
 
-# (method, path, form data): {cid} a customer, {tid} its ticket
+# (method, path, form data): {cid} a customer, {tid} its ticket, {cid2} a second customer
+# of the same owner, {tier} a tier (each customer starts with a tier override)
 PAGES = [
     ("get", "customers/{cid}", None),
     ("get", "customers/{cid}/edit", None),
@@ -135,17 +136,24 @@ PAGES = [
     ("get", "tickets/{tid}", None),
     ("post", "tickets/{tid}/messages", {"kind": "note", "body": "x"}),
     ("post", "privacy/customers/{cid}/reveal", {"field": "phones"}),
+    ("get", "tiers/customers/{cid}", None),
+    ("post", "tiers/customers/{cid}/override", {"tier_id": "{tier}"}),
+    ("post", "tiers/customers/{cid}/override/clear", None),
+    ("get", "duplicates/compare?survivor={cid}&merged={cid2}", None),
 ]
 
 
 @pytest.mark.parametrize("method, path, data", PAGES, ids=[p for _m, p, _d in PAGES])
 def test_pages_of_a_customer_outside_the_row_scope_are_404(app, client, tenant, method,
                                                           path, data):
+    from saas.services import tiers
+
     ids = {}
     agent_id = login_as(app, client, tenant, "agent")
     with app.app_context():
         tenant.bind()
         actor = tenant.owner_actor()
+        tier = tiers.list_tiers(db.session)[0]
         for name, owner_id in (("mine", agent_id), ("other", tenant.owner_id)):
             customer = customer_service.create_customer(db.session, actor, {
                 "name": name, "kind": "company", "phones": ["13800138000"],
@@ -155,14 +163,20 @@ def test_pages_of_a_customer_outside_the_row_scope_are_404(app, client, tenant, 
             ticket = ticket_service.create_ticket(db.session, actor, {
                 "customer_id": str(customer.id), "subject": f"Ticket of {name}",
                 "channel": "web"})
-            ids[name] = {"cid": str(customer.id), "tid": str(ticket.id)}
+            tiers.override(db.session, actor, customer.id, tier.id, None)
+            twin = customer_service.create_customer(db.session, actor, {
+                "name": f"{name} twin", "owner_id": owner_id})
+            ids[name] = {"cid": str(customer.id), "tid": str(ticket.id),
+                         "cid2": str(twin.id), "tier": str(tier.id)}
         row_scope.set_scope(db.session, actor, "agent", "own")
         db.session.commit()
         db.session.remove()
 
     def call(which):
         url = f"/t/{tenant.slug}/" + path.format(**ids[which])
-        return client.post(url, data=data) if method == "post" else client.get(url)
+        if method == "get":
+            return client.get(url)
+        return client.post(url, data={k: v.format(**ids[which]) for k, v in (data or {}).items()})
 
     assert call("mine").status_code in (200, 302, 303)
     assert call("other").status_code == 404
