@@ -45,9 +45,8 @@ def test_nightly_loyalty_job_drops_a_level_when_the_window_moves(app, make_tenan
     with app.app_context():
         enqueue("saas.jobs.loyalty:nightly", tenant.id)  # nothing moved yet
     assert _state(app, tenant, cid)[2] == 1
-    with time_machine.travel(utcnow() + timedelta(days=370), tick=False):
-        with app.app_context():
-            enqueue("saas.jobs.loyalty:nightly", tenant.id)
-            enqueue("saas.jobs.loyalty:nightly", tenant.id)  # again: no second change
+    with time_machine.travel(utcnow() + timedelta(days=370), tick=False), app.app_context():
+        enqueue("saas.jobs.loyalty:nightly", tenant.id)
+        enqueue("saas.jobs.loyalty:nightly", tenant.id)  # again: no second change
     assert _state(app, tenant, cid) == (
         None, [(None, "Silver", "reached"), ("Silver", None, "dropped")], 2)
