@@ -166,7 +166,7 @@ def api_times(repeat: int) -> dict[str, dict]:
         from bench.common import PASSWORD
 
         client.post(f"/t/{BIG}/login", data={"email": email, "password": PASSWORD})
-        pages.append(("dashboard_page", f"/t/{BIG}/dashboard"))
+        pages.append(("dashboard_page", f"/t/{BIG}/dashboard/"))
     samples: dict[str, list[float]] = {}
     for kind, path in paths + pages:
         h = headers if path.startswith("/api/") else {}

@@ -1,4 +1,9 @@
-"""perf indexes: two-character name search through a bigram index (PostgreSQL)
+"""perf indexes: two-character name search through a bigram index (PostgreSQL); churn
+list by value at stake
+
+`ix_churn_scores_tenant_value` serves `GET /analytics/churn` (default sort
+`-value_at_stake`, ties by id): without it a page sorted all of a big tenant's scores
+(0.4-0.7 s at 878k scored customers).
 
 Chinese names are mostly two or three characters, so "杨军" is the typical name search.
 pg_trgm cannot index a pattern shorter than three characters: such a search scanned the
@@ -21,7 +26,7 @@ from alembic import op
 revision = "0017_perf_indexes"
 down_revision = "0002_customers"
 branch_labels = ("perf",)
-depends_on = ("0010_leakproof_search",)
+depends_on = ("0010_leakproof_search", "0011_analytics")
 
 BIGRAMS = """
 CREATE OR REPLACE FUNCTION customer_name_bigrams(name text) RETURNS jsonb
@@ -33,6 +38,8 @@ $$
 
 
 def upgrade():
+    op.create_index("ix_churn_scores_tenant_value", "churn_scores",
+                    ["tenant_id", "value_at_stake", "id"], unique=False)
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(BIGRAMS)
@@ -53,6 +60,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_churn_scores_tenant_value", table_name="churn_scores")
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP INDEX IF EXISTS ix_customers_name_bigrams")

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from saas.api.common import Schema, api_actor, require
 from saas.extensions import db
-from saas.services import duplicates, merge
+from saas.services import duplicates, merge, row_scope
 
 blp = Blueprint("api_duplicates", __name__, url_prefix="/duplicates",
                 description="Duplicate detection and merge.")
@@ -71,7 +71,8 @@ class DismissSchema(Schema):
 @blp.arguments(DuplicateListArgs, location="query")
 @blp.response(200, DuplicateListSchema)
 def list_duplicates(args):
-    return {"items": duplicates.candidates(db.session, args["limit"], args["reason"])}
+    pairs = duplicates.candidates(db.session, args["limit"], args["reason"])
+    return {"items": row_scope.visible_pairs(db.session, api_actor(), pairs)}
 
 
 @blp.route("/merge", methods=["POST"])
@@ -79,6 +80,8 @@ def list_duplicates(args):
 @blp.arguments(MergeRequestSchema)
 @blp.response(200, MergeRecordSchema)
 def merge_customers(data):
+    for key in ("survivor_id", "merged_id"):
+        row_scope.ensure_visible(db.session, api_actor(), data[key])
     record = merge.merge_customers(db.session, api_actor(), data["survivor_id"],
                                    data["merged_id"], data["choices"])
     db.session.commit()
@@ -90,5 +93,7 @@ def merge_customers(data):
 @blp.arguments(DismissSchema)
 @blp.response(204)
 def dismiss_pair(data):
+    for key in ("first_id", "second_id"):
+        row_scope.ensure_visible(db.session, api_actor(), data[key])
     duplicates.dismiss(db.session, api_actor(), data["first_id"], data["second_id"])
     db.session.commit()

@@ -76,6 +76,7 @@ class ChurnScore(TenantScoped, Base):
     __table_args__ = (
         tenant_fk("id", "customers", ondelete="CASCADE"),
         Index("ix_churn_scores_tenant_score", "tenant_id", "score"),
+        Index("ix_churn_scores_tenant_value", "tenant_id", "value_at_stake", "id"),
     )
 
     score: Mapped[float] = mapped_column(Float)

@@ -96,6 +96,17 @@ def keep_visible(session: Session, actor: Actor, records: list) -> list:
     return [r for r in records if r.customer_id in seen]
 
 
+def visible_pairs(session: Session, actor: Actor, pairs: list) -> list:
+    """`pairs` (anything with `first` and `second` customers, e.g. duplicate candidates)
+    whose two customers are both in the actor's scope; one query for the whole list."""
+    cond = criterion(session, actor)
+    ids = {c.id for p in pairs for c in (p.first, p.second)}
+    if cond is None or not ids:
+        return list(pairs)
+    seen = set(session.scalars(select(Customer.id).where(Customer.id.in_(ids), cond)))
+    return [p for p in pairs if p.first.id in seen and p.second.id in seen]
+
+
 def limit_by_customer(session: Session, actor: Actor, stmt, column, *,
                       keep_unlinked: bool = False):
     """`stmt` limited to rows whose `column` (a customer id) is in the actor's scope.

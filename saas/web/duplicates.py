@@ -33,7 +33,8 @@ FIELD_LABELS = {"kind": _l("Type"), "name": _l("Name"), "wechat_id": _l("WeChat 
 def index():
     reason = request.args.get("reason") or None
     try:
-        pairs = duplicates.candidates(db.session, 100, reason)
+        pairs = row_scope.visible_pairs(db.session, request_actor(),
+                                        duplicates.candidates(db.session, 100, reason))
     except ServiceError as exc:
         flash_error(exc)
         pairs = []

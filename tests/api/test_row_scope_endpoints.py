@@ -17,7 +17,8 @@ from saas.services import customers as customer_service
 from saas.services import tickets as ticket_service
 
 # (method, path template, json body); {cid} the customer, {oid} its order, {iid} its
-# interaction, {tid} its ticket, {tier} a tier (the customer starts with an override).
+# interaction, {tid} its ticket, {tier} a tier (the customer starts with an override),
+# {cid2} a second customer of the same owner and name (a duplicate candidate).
 ENDPOINTS = [
     ("get", "/api/v1/customers/{cid}", None),
     ("get", "/api/v1/customers/{cid}/key-figures", None),
@@ -47,6 +48,8 @@ ENDPOINTS = [
     ("post", "/api/v1/tiers/customers/{cid}/override", {"tier_id": "{tier}"}),
     ("delete", "/api/v1/tiers/customers/{cid}/override", None),
     ("get", "/api/v1/analytics/customers/{cid}", None),
+    ("post", "/api/v1/duplicates/dismiss", {"first_id": "{cid}", "second_id": "{cid2}"}),
+    ("post", "/api/v1/duplicates/merge", {"survivor_id": "{cid}", "merged_id": "{cid2}"}),
 ]
 
 # Routes an agent may not call at all (campaigns.manage): checked with a manager whose
@@ -84,7 +87,10 @@ def world(app, api_client):
             customer = customer_service.create_customer(db.session, actor, {
                 "name": name, "kind": "company", "phones": ["13800138000"],
                 "owner_id": owner_id})
-            ids[name] = _records(actor, customer.id) | {"sid": str(survey.id)}
+            twin = customer_service.create_customer(db.session, actor, {
+                "name": name, "kind": "company", "owner_id": owner_id})
+            ids[name] = _records(actor, customer.id) | {"sid": str(survey.id),
+                                                        "cid2": str(twin.id)}
         db.session.commit()
         db.session.remove()
     assert owner.put("/api/v1/privacy/row-scopes",
@@ -147,6 +153,20 @@ def test_ticket_list_leaves_out_tickets_of_customers_outside_the_scope(world):
     everyone = {t["id"] for t in owner.get("/api/v1/tickets").get_json()["items"]}
     assert mine == {ids["mine"]["tid"]}
     assert everyone == {ids["mine"]["tid"], ids["other"]["tid"]}
+
+
+def test_duplicate_candidates_leave_out_pairs_with_a_customer_outside_the_scope(world):
+    owner, agent, ids = world
+
+    def pairs(client):
+        items = client.get("/api/v1/duplicates?limit=50").get_json()["items"]
+        return {frozenset((p["first"]["id"], p["second"]["id"])) for p in items}
+
+    mine, other = ids["mine"], ids["other"]
+    own_pair = frozenset((mine["cid"], mine["cid2"]))
+    assert pairs(agent) == {own_pair}
+    assert {own_pair, frozenset((other["cid"], other["cid2"])),
+            frozenset((mine["cid"], other["cid"]))} <= pairs(owner)
 
 
 def test_another_tenants_customer_is_404_on_the_by_customer_lists(world, api_client):

@@ -212,3 +212,25 @@ def test_visit_pages_follow_the_row_scope(app, client, tenant):
                       ).status_code == 200
     assert client.get(f"/t/{tenant.slug}/visits/{tasks[ids['Handed Co']]}/record"
                       ).status_code == 404
+
+
+def test_duplicate_queue_shows_only_pairs_inside_the_row_scope(app, client, tenant):
+    agent_id = login_as(app, client, tenant, "agent")
+    with app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        for name, owner_id in (("Twin Mine", agent_id), ("Twin Other", tenant.owner_id)):
+            for _ in range(2):
+                customer_service.create_customer(db.session, actor, {
+                    "name": name, "owner_id": owner_id})
+        db.session.commit()
+        db.session.remove()
+    queue = client.get(f"/t/{tenant.slug}/duplicates/").get_data(as_text=True)
+    assert "Twin Mine" in queue and "Twin Other" in queue      # scope: all
+    with app.app_context():
+        tenant.bind()
+        row_scope.set_scope(db.session, tenant.owner_actor(), "agent", "own")
+        db.session.commit()
+        db.session.remove()
+    queue = client.get(f"/t/{tenant.slug}/duplicates/").get_data(as_text=True)
+    assert "Twin Mine" in queue and "Twin Other" not in queue
