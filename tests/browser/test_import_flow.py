@@ -56,7 +56,7 @@ def test_import_with_bad_rows_then_log_a_call(page, live_server, make_tenant, tm
                      "'not-an-email' is not a valid email address."]]
 
     page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Customers").click()
+        "link", name="Customers", exact=True).click()
     page.get_by_role("link", name="王芳 🌸").click()
     expect(page).to_have_url(re.compile(r"/customers/[0-9a-f-]{36}$"))
     log = page.locator("#log-interaction")
