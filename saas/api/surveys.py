@@ -95,6 +95,27 @@ def get_survey(survey_id):
     return surveys.get_survey(db.session, survey_id)
 
 
+class SurveyUpdateSchema(Schema):
+    name = ma.fields.Raw()
+    kind = ma.fields.Raw()
+    questions = ma.fields.Raw()
+    trigger = ma.fields.Raw(allow_none=True)
+    channel = ma.fields.Raw(allow_none=True)
+    expiry_days = ma.fields.Raw()
+    active = ma.fields.Boolean()
+
+
+@blp.route("/<uuid:survey_id>", methods=["PATCH"])
+@require("campaigns.manage")
+@blp.arguments(SurveyUpdateSchema)
+@blp.response(200, SurveySchema)
+def update_survey(data, survey_id):
+    """Answers already given keep the questions they answered."""
+    survey = surveys.update_survey(db.session, api_actor(), survey_id, data)
+    db.session.commit()
+    return survey
+
+
 @blp.route("/<uuid:survey_id>/invitations", methods=["POST"])
 @require("campaigns.manage")
 @blp.arguments(SurveyInviteSchema)

@@ -105,3 +105,26 @@ def test_template_surveys_are_installed_once_with_their_dimensions(owner):
     assert {q["dimension"] for q in by_name["售后满意度 / After-sales CSAT"]["questions"]} == {
         "overall", "response_speed", "problem_solved"}
     assert owner.post("/api/v1/surveys/from-template").json == []
+
+
+def test_survey_patch_changes_given_fields_only_and_names_bad_ones(owner, api_client):
+    sid = owner.post("/api/v1/surveys", json={"name": "After visit", "kind": "csat"}).json["id"]
+    other = owner.post("/api/v1/surveys", json={"name": "NPS", "kind": "nps"}).json["id"]
+
+    changed = owner.patch(f"/api/v1/surveys/{sid}", json={"name": "After the visit",
+                                                          "expiry_days": 7})
+    assert changed.status_code == 200, changed.json
+    assert (changed.json["name"], changed.json["expiry_days"], changed.json["kind"]) == \
+        ("After the visit", 7, "csat")
+    assert owner.get(f"/api/v1/surveys/{sid}").json["name"] == "After the visit"
+
+    clash = owner.patch(f"/api/v1/surveys/{other}", json={"name": "After the visit"})
+    assert clash.status_code == 422 and "name" in clash.json["errors"]
+    unknown = owner.patch(f"/api/v1/surveys/{sid}", json={"colour": "red"})
+    assert unknown.status_code == 422 and "colour" in unknown.json["errors"]
+    assert owner.get(f"/api/v1/surveys/{other}").json["name"] == "NPS"
+
+    stranger = api_client("owner")
+    assert stranger.patch(f"/api/v1/surveys/{sid}", json={"name": "x"}).status_code == 404
+    agent = api_client("agent", tenant=owner.tenant)
+    assert agent.patch(f"/api/v1/surveys/{sid}", json={"name": "x"}).status_code == 403
