@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from saas.extensions import db
 from saas.services import customers, segments
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in, open_menu
 from tests.hooks.support import GOOD_SETTINGS, EchoPlugin, configure, registered
 
 
@@ -31,12 +31,8 @@ def test_manager_creates_launches_and_sees_progress_reach_100(page, live_server,
                 "name": "Tea lovers", "rule": {"all": [{"tag": "tea"}]}})
             db.session.commit()
             db.session.remove()
-        page.goto(f"/t/{tenant.slug}/login")
-        page.get_by_label("Email").fill(tenant.owner_email)
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
-        page.get_by_role("navigation", name="Main navigation").get_by_role(
-            "link", name="Campaigns").click()
+        log_in(page, tenant)
+        open_menu(page, "Campaigns")
         page.get_by_role("link", name="New campaign").first.click()
         page.locator("#name").fill("Tea week")
         page.get_by_label("Audience (segment)").select_option(label="Tea lovers")
@@ -57,7 +53,6 @@ def test_manager_creates_launches_and_sees_progress_reach_100(page, live_server,
         assert sorted(m.body for m in plugin.sent) == [
             "Hello Ann, new teas are in!", "Hello Bo, new teas are in!",
             "Hello Chen, new teas are in!"]
-        page.get_by_role("navigation", name="Main navigation").get_by_role(
-            "link", name="Campaigns").click()
+        open_menu(page, "Campaigns")
         expect(page.locator("table progress")).to_have_attribute("value", "100")
         expect(page).to_have_url(re.compile(r"/campaigns/$"))

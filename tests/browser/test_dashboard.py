@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from saas.analytics import dashboard
 from saas.extensions import db
 from tests.analytics import dashboard_world
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
 
 FIGURES = 9
 
@@ -24,10 +24,7 @@ def test_manager_sees_every_chart_drawn(page, live_server, make_tenant, app):
         dashboard.refresh(db.session)
         db.session.commit()
         db.session.remove()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, tenant)
     expect(page.locator("canvas.dashboard-chart")).to_have_count(FIGURES)
     page.wait_for_function(
         "() => [...document.querySelectorAll('canvas.dashboard-chart')]"

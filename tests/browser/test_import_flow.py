@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in, open_menu
 
 CSV = ("姓名,手机,邮箱,备注\n"
        "王芳 🌸,138 0013 8000,wangfang@example.cn,\"likes \"\"green\"\" tea\nand calls\"\n"
@@ -21,12 +21,8 @@ CSV = ("姓名,手机,邮箱,备注\n"
 @pytest.mark.browser
 def test_import_with_bad_rows_then_log_a_call(page, live_server, make_tenant, tmp_path):
     tenant = make_tenant()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Import", exact=True).click()
+    log_in(page, tenant)
+    open_menu(page, "Import")
 
     page.get_by_label("What the file holds").select_option("customers")
     page.get_by_label("CSV or XLSX file").set_input_files(files=[{
@@ -55,8 +51,7 @@ def test_import_with_bad_rows_then_log_a_call(page, live_server, make_tenant, tm
                     ["4", "邮箱", "not-an-email",
                      "'not-an-email' is not a valid email address."]]
 
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Customers", exact=True).click()
+    open_menu(page, "Customers")
     page.get_by_role("link", name="王芳 🌸").click()
     expect(page).to_have_url(re.compile(r"/customers/[0-9a-f-]{36}$"))
     log = page.locator("#log-interaction")

@@ -10,19 +10,15 @@ from playwright.sync_api import expect
 
 from saas.extensions import db
 from saas.services import plugins as plugin_service
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in, open_menu
 from tests.plugins.servers import smtp_server
 
 
 @pytest.mark.browser
 def test_admin_configures_and_enables_the_email_plugin(page, live_server, make_tenant, app):
     tenant = make_tenant()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Plugins").click()
+    log_in(page, tenant)
+    open_menu(page, "Plugins")
     row = page.locator("#plugin-email")
     expect(row).to_contain_text("Disabled")
     row.get_by_role("button", name="Enable").click()

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from saas.extensions import db
 from saas.services import customers as customer_service
+from tests.browser.helpers import open_menu
 from tests.conftest import PASSWORD
 from tests.web.helpers import add_staff
 
@@ -34,8 +35,7 @@ def test_admin_hides_wechat_id_from_agents(page, browser, live_server, make_tena
         db.session.remove()
 
     _log_in(page, tenant, admin_email)
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Privacy", exact=True).click()
+    open_menu(page, "Privacy")
     page.locator("select[name='agent|wechat_id']").select_option("hidden")
     page.get_by_role("button", name="Save field permissions").click()
     expect(page.locator(".alert-success")).to_contain_text("Field permissions saved")

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from saas.extensions import db
 from saas.services import measures, segments
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in
 from tests.services.tiers_world import World
 
 
@@ -32,10 +32,7 @@ def test_staff_filter_the_list_by_a_segment_save_it_and_export(page, live_server
                 {"tag": "vip"}, {"measure": "order_count", "op": ">=", "value": 1}]}})
         db.session.commit()
         db.session.remove()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, tenant)
     page.goto(f"/t/{tenant.slug}/customers/")
     rows = page.locator("table.customers tbody tr")
     expect(rows).to_have_count(3)

@@ -7,6 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import open_menu
 from tests.conftest import PASSWORD
 
 
@@ -34,8 +35,7 @@ def test_sign_up_log_in_invite_and_switch_to_chinese(page, live_server):
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_text("Welcome, Mei Chen")).to_be_visible()
 
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Staff").click()
+    open_menu(page, "Staff")
     page.get_by_label("Email").fill("li.wei@blueharbour.example.com")
     page.get_by_label("Role").select_option("manager")
     page.get_by_role("button", name="Send invitation").click()

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from saas.extensions import db
 from tests.analytics import kpi_world
 from tests.api.conftest import add_staff
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in, open_menu
 
 
 @pytest.mark.browser
@@ -19,12 +19,8 @@ def test_manager_sorts_the_leaderboard_and_reads_the_at_risk_list(page, live_ser
     with app.app_context():
         kpi_world.build(tenant, add_staff)
         db.session.remove()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Team performance", exact=True).click()
+    log_in(page, tenant)
+    open_menu(page, "Team performance")
     page.get_by_label("From").fill("2026-11-01")
     page.get_by_label("To").fill("2026-11-30")
     page.get_by_role("button", name="Show").click()
@@ -37,8 +33,7 @@ def test_manager_sorts_the_leaderboard_and_reads_the_at_risk_list(page, live_ser
     expect(rows.first).to_contain_text("Bob")        # the other way round on the next
     expect(page.get_by_label("From")).to_have_value("2026-11-01")  # period kept
 
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="At-risk customers", exact=True).click()
+    open_menu(page, "At-risk customers")
     page.get_by_label("Owner").select_option("all")
     page.get_by_role("button", name="Show").click()
     page.get_by_role("button", name="Recompute").click()

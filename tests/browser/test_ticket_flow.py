@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from saas.extensions import db
 from saas.services import customers
 from saas.services import tickets as ticket_service
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in, open_menu
 
 
 @pytest.mark.browser
@@ -22,12 +22,8 @@ def test_work_a_ticket_from_open_to_resolved(page, live_server, make_tenant, app
         customers.create_customer(db.session, tenant.owner_actor(), {"name": "Zhang Wei"})
         db.session.commit()
         db.session.remove()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Tickets").click()
+    log_in(page, tenant)
+    open_menu(page, "Tickets")
     page.get_by_role("link", name="New ticket").click()
 
     page.get_by_label("Customer").select_option(label="Zhang Wei")
@@ -89,10 +85,7 @@ def test_cause_analysis_draws_pareto_and_trend_charts(page, live_server, make_te
                     "customer_id": c.id, "subject": "x", "cause": cause})
         db.session.commit()
         db.session.remove()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, tenant)
     page.goto(f"/t/{tenant.slug}/tickets/analysis?since=2026-11-01&until=2026-12-31")
     page.wait_for_function("() => ['pareto-chart', 'trend-chart'].every("
                            "id => document.getElementById(id).chart)")

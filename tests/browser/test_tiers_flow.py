@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from saas.extensions import db
 from saas.services import measures
-from tests.conftest import PASSWORD
+from tests.browser.helpers import log_in, open_menu
 from tests.services.tiers_world import World
 
 
@@ -23,12 +23,8 @@ def test_admin_edits_previews_applies_and_sees_the_charts(page, live_server, mak
         measures.refresh_all(db.session)
         db.session.commit()
         db.session.remove()
-    page.goto(f"/t/{tenant.slug}/login")
-    page.get_by_label("Email").fill(tenant.owner_email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.get_by_role("navigation", name="Main navigation").get_by_role(
-        "link", name="Tiers", exact=True).click()
+    log_in(page, tenant)
+    open_menu(page, "Tiers")
     page.get_by_role("link", name="Edit tiers").click()
 
     page.locator("#t0-g0-c0-value").fill("a lot")
