@@ -17,17 +17,9 @@ from saas.models.loyalty import Coupon, PointsBalance, PointsEntry, Redemption, 
 from saas.services import loyalty, orders, tiers
 from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.tenancy import bind_tenant
-from tests.services.tiers_world import World
+from tests.services.tiers_world import World, world_fixture
 
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant(template="retail")
-    with app.app_context():
-        tenant.bind()
-        yield World(tenant)
-        db.session.rollback()
-        db.session.remove()
+world = world_fixture()
 
 
 def _entries(customer_id):

@@ -12,17 +12,9 @@ from saas.extensions import db
 from saas.models.base import utcnow
 from saas.models.tiers import CustomerMeasure
 from saas.services import loyalty, measures, orders
-from tests.services.tiers_world import World
+from tests.services.tiers_world import world_fixture
 
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield World(tenant)
-        db.session.rollback()
-        db.session.remove()
+world = world_fixture(None)
 
 
 def _m(customer) -> CustomerMeasure:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from sqlalchemy import func, select
 
 from saas.extensions import db
@@ -15,17 +14,9 @@ from saas.models.base import utcnow
 from saas.models.loyalty import CustomerLevel, LevelChange
 from saas.services import loyalty, membership_levels
 from saas.timeline import timeline
-from tests.services.tiers_world import World
+from tests.services.tiers_world import World, world_fixture
 
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant(template="retail")
-    with app.app_context():
-        tenant.bind()
-        yield World(tenant)
-        db.session.rollback()
-        db.session.remove()
+world = world_fixture()
 
 
 def _changes(customer_id=None) -> list[LevelChange]:

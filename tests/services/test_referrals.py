@@ -12,17 +12,9 @@ from saas.extensions import db
 from saas.models.base import utcnow
 from saas.services import loyalty, referrals
 from saas.services.errors import Conflict, InvalidInput
-from tests.services.tiers_world import World
+from tests.services.tiers_world import World, world_fixture
 
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant(template="retail")
-    with app.app_context():
-        tenant.bind()
-        yield World(tenant)
-        db.session.rollback()
-        db.session.remove()
+world = world_fixture()
 
 
 def test_referrer_earns_once_when_the_referred_first_orders(world):

@@ -10,17 +10,9 @@ from saas.models.customers import Customer
 from saas.services import measures, segments, tiers
 from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.timeline import timeline
-from tests.services.tiers_world import World
+from tests.services.tiers_world import world_fixture
 
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield World(tenant)
-        db.session.rollback()
-        db.session.remove()
+world = world_fixture(None)
 
 
 def test_builtin_distribution_counts_and_explains_each_segment(world):

@@ -12,17 +12,9 @@ from saas.models.base import utcnow
 from saas.models.tiers import TierChange
 from saas.services import custom_fields, measures, tiers
 from saas.services.errors import InvalidInput, NotFound
-from tests.services.tiers_world import World
+from tests.services.tiers_world import world_fixture
 
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant(template="retail")
-    with app.app_context():
-        tenant.bind()
-        yield World(tenant)
-        db.session.rollback()
-        db.session.remove()
+world = world_fixture()
 
 
 def _tier_of(customer):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from saas.extensions import db
@@ -86,3 +87,19 @@ def loyalty_history(app, tenant) -> str:
         cid = str(c.id)
         db.session.remove()
     return cid
+
+
+def world_fixture(template: str | None = "retail"):
+    """The `world` fixture of the tier/loyalty tests: a tenant (from `template`) bound in
+    an app context, its session rolled back afterwards."""
+
+    @pytest.fixture
+    def world(app, make_tenant):
+        tenant = make_tenant(template=template) if template else make_tenant()
+        with app.app_context():
+            tenant.bind()
+            yield World(tenant)
+            db.session.rollback()
+            db.session.remove()
+
+    return world
