@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -165,7 +166,10 @@ def api_times(repeat: int) -> dict[str, dict]:
     if any(r.rule.startswith("/t/<slug>/dashboard") for r in app.url_map.iter_rules()):
         from bench.common import PASSWORD
 
-        client.post(f"/t/{BIG}/login", data={"email": email, "password": PASSWORD})
+        html = client.get(f"/t/{BIG}/login").get_data(as_text=True)
+        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+        client.post(f"/t/{BIG}/login", data={"email": email, "password": PASSWORD,
+                                             "csrf_token": csrf.group(1) if csrf else ""})
         pages.append(("dashboard_page", f"/t/{BIG}/dashboard/"))
     samples: dict[str, list[float]] = {}
     for kind, path in paths + pages:

@@ -222,6 +222,9 @@ SET match_id = CASE WHEN f.n = 1 THEN f.cid::uuid END,
 FROM first f WHERE s.row_number = f.row_number
 """
 
+_ANY_LOOKUP = """SELECT EXISTS (SELECT 1 FROM customer_lookups
+                     WHERE tenant_id = CAST(:t AS uuid) AND kind = :kind)"""
+
 _SAME_CUSTOMER = """
 UPDATE import_stage s SET error = format('Row %s of this file already updates the same '
     'customer; only that row was imported.', d.first_row), error_key = 'name'
@@ -277,6 +280,7 @@ INSERT INTO customer_lookups (tenant_id, id, created_at, customer_id, kind, valu
 SELECT :t, k.id, now(), s.id, k.kind, k.value
 FROM import_keys k JOIN import_stage s ON s.row_number = k.row_number
 WHERE s.match_id IS NULL AND s.error IS NULL AND k.kind IN ('phone', 'email')
+ORDER BY k.kind, k.value
 """
 
 # Statistics only for the columns the planner filters or joins on: sampling the long
@@ -404,6 +408,10 @@ class CopyCustomerRows(RowApplier):
                               AND c.external_id = s.external_id)
                           WHERE s.external_id IS NOT NULL"""), t)
         for column, kind in (("emails", "email"), ("phones", "phone")):
+            # A tenant with no lookup row of this kind yet (a first import) has nothing to
+            # match: skip probing the index once per staged key.
+            if not s.scalar(text(_ANY_LOOKUP), {**t, "kind": kind}):
+                continue
             s.execute(text(_MATCH_LOOKUP.format(column=column)),
                       {**t, "kind": kind, "column": column})
         s.execute(text(_SAME_CUSTOMER))
