@@ -157,20 +157,15 @@ _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _hmac_sha256(key: bytes) -> Callable[[bytes], bytes]:
-    """HMAC-SHA256 (RFC 2104) with the keyed inner and outer states computed once: for
-    short messages this is about three times faster than `hmac.digest` per call."""
-    if len(key) > 64:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    """HMAC-SHA256 with the keyed state prepared once and copied per message (the
+    standard library's `hmac`, not a hand-made one): about twice as fast per short value
+    as `hmac.digest`, which matters when hashing a million imported phones."""
+    keyed = hmac.new(key, digestmod=hashlib.sha256)
 
     def mac(message: bytes) -> bytes:
-        first = inner.copy()
-        first.update(message)
-        second = outer.copy()
-        second.update(first.digest())
-        return second.digest()
+        h = keyed.copy()
+        h.update(message)
+        return h.digest()
 
     return mac
 

@@ -280,7 +280,6 @@ INSERT INTO customer_lookups (tenant_id, id, created_at, customer_id, kind, valu
 SELECT :t, k.id, now(), s.id, k.kind, k.value
 FROM import_keys k JOIN import_stage s ON s.row_number = k.row_number
 WHERE s.match_id IS NULL AND s.error IS NULL AND k.kind IN ('phone', 'email')
-ORDER BY k.kind, k.value
 """
 
 # Statistics only for the columns the planner filters or joins on: sampling the long
