@@ -9,7 +9,10 @@ Self-contained: makes its own database (`BENCH_MEASURES_DB`, default
 median of `--repeat` runs; peak memory is the process's max RSS (the worker's share: the
 work itself happens in PostgreSQL). The first run after generating writes every
 customer's measures, tier and tier change; later runs write only what changed, which is
-the nightly steady state the median reflects when `--repeat` > 1.
+the nightly steady state. With `--repeat` > 1 the median is taken over the runs after
+the first (a median of two runs is their mean, which folded the one-off first run into
+the steady-state figure); the first run is reported on its own. `--statements` prints
+the time of each SQL statement of the last run of our side.
 """
 
 from __future__ import annotations
@@ -134,7 +137,21 @@ def make_app():
                        "DATABASE_URL": _url(DB), "REDIS_URL": None, "MAIL_URL": None})
 
 
-def run(repeat: int) -> dict:
+def _statement_timer(engine, log: list):
+    from sqlalchemy import event
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["bench_t0"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        log.append((time.perf_counter() - conn.info.pop("bench_t0"), cursor.rowcount,
+                    " ".join(statement.split())[:110]))
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+
+
+def run(repeat: int, statements: bool = False) -> dict:
     from sqlalchemy import select
 
     from saas.extensions import db
@@ -144,18 +161,22 @@ def run(repeat: int) -> dict:
     from saas.tenancy import bind_tenant, unscoped
 
     app = make_app()
-    ours, base, rows = [], [], 0
+    ours, base, rows, log = [], [], 0, []
     with app.app_context():
+        if statements:
+            _statement_timer(db.engine, log)
         with unscoped(db.session):
             tid = db.session.scalar(select(Tenant.id).where(Tenant.slug == SLUG))
         db.session.commit()
         for _ in range(repeat):
             bind_tenant(db.session, tid)
+            log.clear()
             start = time.perf_counter()
             rows = measures.refresh_all(db.session)
             tiers.apply(db.session, Actor.system("bench"))
             db.session.commit()
             ours.append(time.perf_counter() - start)
+            ours_log = list(log)
             start = time.perf_counter()
             conn = db.session.connection()
             conn.execute(text(BASELINE), {"t": tid})
@@ -165,8 +186,14 @@ def run(repeat: int) -> dict:
         orders = db.session.scalar(text("SELECT count(*) FROM orders WHERE tenant_id = :t"),
                                    {"t": tid})
         db.session.commit()
+    if statements:
+        for seconds, count, sql in ours_log:
+            if seconds >= 0.05:
+                print(f"{seconds:8.2f}s {count:>8} {sql}")
+    steady = slice(1, None) if repeat > 1 else slice(None)
     return {"rows": rows, "orders": orders, "first": ours[0], "first_base": base[0],
-            "ours": statistics.median(ours), "base": statistics.median(base),
+            "ours": statistics.median(ours[steady]), "base": statistics.median(base[steady]),
+            "runs": ", ".join(f"{a:.1f}/{b:.1f}" for a, b in zip(ours, base, strict=True)),
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -176,6 +203,8 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--reuse", action="store_true", help="keep the existing data")
+    parser.add_argument("--statements", action="store_true",
+                        help="print each SQL statement's time (last run, ours)")
     parser.add_argument("--bench-data", action="store_true",
                         help="use the big tenant of `bench.generate` (database BENCH_DB, "
                              "tenant bench-big, app role) instead of generating")
@@ -188,11 +217,12 @@ def main() -> None:
         prepare(args.customers, args.orders)
         print(f"generated in {time.perf_counter() - start:.1f}s")
     before = common.loadavg()
-    result = run(args.repeat)
+    result = run(args.repeat, args.statements)
     after = common.loadavg()
     print(f"customers={result['rows']} orders={result['orders']}")
     print(f"first run (every row written): ours {result['first']:.2f}s, "
           f"single SQL {result['first_base']:.2f}s")
+    print(f"runs (ours/single SQL, s): {result['runs']}")
     print(f"measures+RFM+tiers (ours): {result['ours']:.2f}s")
     print(f"hand-written single SQL:   {result['base']:.2f}s")
     print(f"ratio: {result['ours'] / result['base']:.2f}x  "
@@ -206,8 +236,10 @@ def main() -> None:
         "| run | ours (measures + RFM + tiers) | single SQL | ratio |", "|---|---:|---:|---:|",
         f"| first of {args.repeat} | {result['first']:.2f} s | {result['first_base']:.2f} s | "
         f"{result['first'] / result['first_base']:.2f}× |",
-        f"| median of {args.repeat} | {result['ours']:.2f} s | {result['base']:.2f} s | "
+        f"| median of {'runs 2–' if args.repeat > 1 else ''}{args.repeat} | "
+        f"{result['ours']:.2f} s | {result['base']:.2f} s | "
         f"{result['ours'] / result['base']:.2f}× |", "",
+        f"Every run (ours / single SQL, seconds): {result['runs']}.", "",
         f"Peak RSS of the process doing the work: {result['peak_rss_mb']:.0f} MB."])
 
 

@@ -100,6 +100,7 @@ def _encrypt_tenant(bind, tenant_id) -> None:
     c = customers.c
     for rows in _batches(bind, customers, tenant_id, c.phone, c.email, c.phones, c.emails,
                          c.wechat_id, c.address):
+        params = []
         for id_, phone, email, phones, emails, wechat_id, address in rows:
             values = {name: None if value is None else encrypt(value) for name, value in
                       (('phone', phone), ('email', email), ('wechat_id', wechat_id),
@@ -107,13 +108,32 @@ def _encrypt_tenant(bind, tenant_id) -> None:
             for name, raw in (('phones', phones), ('emails', emails)):
                 values[name] = encrypt(join_list(json.loads(raw) if raw else []))
             values['address_index'] = address_key(address)
-            bind.execute(customers.update().where(c.tenant_id == tenant_id, c.id == id_)
-                         .values(values))
+            params.append(_row_params(tenant_id, id_, values))
+        _update_many(bind, customers, params, CUSTOMER_COLUMNS)
     for rows in _batches(bind, lookups, tenant_id, lookups.c.value):
-        for id_, value in rows:
-            bind.execute(lookups.update().where(lookups.c.tenant_id == tenant_id,
-                                                lookups.c.id == id_)
-                         .values(value=blind_index(value)))
+        _update_many(bind, lookups, [_row_params(tenant_id, id_, {'value': blind_index(v)})
+                                     for id_, v in rows], ('value',))
+
+
+CUSTOMER_COLUMNS = ('phone', 'email', 'phones', 'emails', 'wechat_id', 'address',
+                    'address_index')
+
+
+def _row_params(tenant_id, id_, values) -> dict:
+    return {'k_tenant': tenant_id, 'k_id': id_, **{f'v_{k}': v for k, v in values.items()}}
+
+
+def _update_many(bind, table, params, columns) -> None:
+    """One UPDATE per batch sent as an executemany (pipelined by psycopg), not a round
+    trip per row: the difference between minutes and hours on a million customers."""
+    if not params:
+        return
+    present = [name for name in columns if f'v_{name}' in params[0]]
+    stmt = (table.update()
+            .where(table.c.tenant_id == sa.bindparam('k_tenant'),
+                   table.c.id == sa.bindparam('k_id'))
+            .values({name: sa.bindparam(f'v_{name}') for name in present}))
+    bind.execute(stmt, params)
 
 
 def _decrypt_tenant(bind, tenant_id) -> None:
@@ -123,6 +143,7 @@ def _decrypt_tenant(bind, tenant_id) -> None:
     plain_of = {}
     for rows in _batches(bind, customers, tenant_id, c.phone, c.email, c.phones, c.emails,
                          c.wechat_id, c.address):
+        params = []
         for id_, phone, email, phones, emails, wechat_id, address in rows:
             values = {name: None if value is None else decrypt(value) for name, value in
                       (('phone', phone), ('email', email), ('phones', phones),
@@ -131,11 +152,8 @@ def _decrypt_tenant(bind, tenant_id) -> None:
                 items = values[name].split('\n') if values[name] else []
                 values[name] = json.dumps(items, ensure_ascii=False)
                 plain_of.update({blind_index(v): v for v in items})
-            bind.execute(customers.update().where(c.tenant_id == tenant_id, c.id == id_)
-                         .values(values))
+            params.append(_row_params(tenant_id, id_, values))
+        _update_many(bind, customers, params, CUSTOMER_COLUMNS)
     for rows in _batches(bind, lookups, tenant_id, lookups.c.value):
-        for id_, value in rows:
-            if value in plain_of:
-                bind.execute(lookups.update().where(lookups.c.tenant_id == tenant_id,
-                                                    lookups.c.id == id_)
-                             .values(value=plain_of[value]))
+        _update_many(bind, lookups, [_row_params(tenant_id, id_, {'value': plain_of[v]})
+                                     for id_, v in rows if v in plain_of], ('value',))
