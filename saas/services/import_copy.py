@@ -368,7 +368,7 @@ class CopyCustomerRows(RowApplier):
             record = [number, new_id(), *(sealed.get(c) for c in STAGE_COLUMNS[2:-4]),
                       ",".join(missing) or None, sealed.get("phone"), sealed.get("email"),
                       sealed.get("address_index")]
-            lines.append("\t".join(_copy_text(v) for v in record))
+            lines.append("\t".join(["\\N" if v is None else _copy_text(v) for v in record]))
         return Prepared(lines, key_lines, cells_of, failures, plain_of)
 
     def apply_prepared(self, prepared: Prepared) -> None:

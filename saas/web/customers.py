@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
+from sqlalchemy import func, select
 from wtforms import SelectField, StringField, TextAreaField
 
 from saas.extensions import db
@@ -21,6 +22,7 @@ from saas.models.customers import (
     PURCHASING_POWER,
 )
 from saas.models.interactions import CHANNELS, DIRECTIONS, KINDS
+from saas.models.orders import COUNTED_STATUSES, Order
 from saas.services import contacts as contact_service
 from saas.services import custom_fields as field_service
 from saas.services import customer_list, field_access, read_audit, row_scope, saved_views
@@ -29,6 +31,7 @@ from saas.services import interactions as interaction_service
 from saas.services import orders as order_service
 from saas.services import segments as segment_service
 from saas.services.errors import InvalidInput, ServiceError
+from saas.services.money import CENT
 from saas.tenancy import current_tenant
 from saas.timeline import timeline
 from saas.web import nav
@@ -324,6 +327,26 @@ def _interaction_form() -> InteractionForm:
     return form
 
 
+def _key_figures(customer_id) -> order_service.KeyFigures:
+    """`order_service.key_figures` of an already loaded customer in one scan of its
+    orders (count, first, last and spend per currency together), same result."""
+    rows = db.session.execute(
+        select(Order.currency, func.count(Order.id), func.min(Order.placed_at),
+               func.max(Order.placed_at), func.sum(Order.total))
+        .where(Order.customer_id == customer_id, Order.status.in_(COUNTED_STATUSES))
+        .group_by(Order.currency).order_by(Order.currency)).all()
+    count = sum(r[1] for r in rows)
+    spend = {r[0]: Decimal(r[4]).quantize(CENT) for r in rows}
+    first = min((r[2] for r in rows), default=None)
+    last = max((r[3] for r in rows), default=None)
+    if isinstance(first, str):
+        first, last = datetime.fromisoformat(first), datetime.fromisoformat(last)
+    interval = None
+    if count > 1:
+        interval = round((last - first).total_seconds() / 86400 / (count - 1), 1)
+    return order_service.KeyFigures(count, spend, first, last, interval)
+
+
 def _render_show(customer, interaction_form=None, contact_form=None, status=200):
     before = None
     if request.args.get("before"):
@@ -340,11 +363,13 @@ def _render_show(customer, interaction_form=None, contact_form=None, status=200)
     owner = db.session.get(Staff, (customer.tenant_id, customer.owner_id)) \
         if customer.owner_id else None
     definitions = field_service.list_definitions(db.session)
+    # Only a company shows its contacts: a person's page skips the two queries.
+    contacts = privacy_web.redacted_contacts(
+        contact_service.list_contacts(db.session, customer.id)) \
+        if customer.kind == "company" else []
     return render_template(
-        "customers/show.html", customer=customer, owner=owner,
-        contacts=privacy_web.redacted_contacts(contact_service.list_contacts(db.session,
-                                                                             customer.id)),
-        figures=privacy_web.redacted_figures(order_service.key_figures(db.session, customer.id)),
+        "customers/show.html", customer=customer, owner=owner, contacts=contacts,
+        figures=privacy_web.redacted_figures(_key_figures(customer.id)),
         items=items,
         older=items[-1].at.isoformat() if len(items) == TIMELINE_SIZE else None,
         definitions=definitions, interaction_form=interaction_form or _interaction_form(),
