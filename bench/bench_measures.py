@@ -220,7 +220,7 @@ def main() -> None:
     result = run(args.repeat, args.statements)
     after = common.loadavg()
     print(f"customers={result['rows']} orders={result['orders']}")
-    print(f"first run (every row written): ours {result['first']:.2f}s, "
+    print(f"first run (writes every row after generating): ours {result['first']:.2f}s, "
           f"single SQL {result['first_base']:.2f}s")
     print(f"runs (ours/single SQL, s): {result['runs']}")
     print(f"measures+RFM+tiers (ours): {result['ours']:.2f}s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -356,13 +357,16 @@ def _render_show(customer, interaction_form=None, contact_form=None, status=200)
             abort(400)
         if before.tzinfo is None:
             abort(400)
-    items = field_access.redact_timeline(privacy_web.web_access(),
-                                         timeline(db.session, customer.id, before,
-                                                  TIMELINE_SIZE))
+    access = privacy_web.web_access()
+    items = field_access.redact_timeline(access, timeline(db.session, customer.id, before,
+                                                          TIMELINE_SIZE))
     customer = privacy_web.redacted(customer)
     owner = db.session.get(Staff, (customer.tenant_id, customer.owner_id)) \
         if customer.owner_id else None
-    definitions = field_service.list_definitions(db.session)
+    # The custom fields (key, label, in order) as the field-access registry has just
+    # read them: no second query of the definitions.
+    definitions = [SimpleNamespace(key=s.key.removeprefix("cf."), label=s.label)
+                   for s in access.specs if s.custom]
     # Only a company shows its contacts: a person's page skips the two queries.
     contacts = privacy_web.redacted_contacts(
         contact_service.list_contacts(db.session, customer.id)) \
