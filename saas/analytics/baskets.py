@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, cast, delete, func, insert, select
+from sqlalchemy import Float, and_, cast, delete, exists, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from saas.models.analytics import AssociationRule
@@ -131,24 +131,35 @@ def bundles(session: Session, limit: int = 20, min_lift: float = 1.0) -> list[di
     return result[:limit]
 
 
+_FEW_RULE_PRODUCTS = 8
+
+
 def recommendations(session: Session, customer_id: uuid.UUID,
                     limit: int = 5) -> list[dict[str, Any]]:
     """"Next product" for one customer: consequents of stored rules whose antecedent
     the customer has bought, excluding anything the customer already bought, ranked by
-    the best confidence (then lift) among the rules that point at them. Set-based: one
-    query over the rules and the customer's counted order lines.
+    the best confidence (then lift) among the rules that point at them. One query.
 
-    The customer's products are a CTE, materialised on PostgreSQL: read once (not once
-    for the IN and again for the NOT IN) and only when a rule row needs them, so a
-    customer with thousands of orders, or a tenant without rules, costs little."""
-    owned_cte = (select(OrderLine.product_id)
-                 .join(Order, and_(Order.tenant_id == OrderLine.tenant_id,
-                                   Order.id == OrderLine.order_id))
-                 .where(Order.customer_id == customer_id,
-                        Order.status.in_(COUNTED_STATUSES))
-                 .distinct()
-                 .cte("owned")
-                 .prefix_with("MATERIALIZED", dialect="postgresql"))
+    Only products named by a rule matter. When they are few (the usual case), whether
+    the customer bought each one is an EXISTS that stops at the first order holding it,
+    instead of reading every order line of a customer with thousands of orders (the 360
+    page at 1M customers: 45-85 ms -> 0.25 ms). With many rule products, the customer's
+    products are one CTE, materialised on PostgreSQL so it is read once."""
+    rule_products = session.scalars(select(AssociationRule.antecedent_id).union(
+        select(AssociationRule.consequent_id))).all()
+    if not rule_products:
+        return []
+    if len(rule_products) <= _FEW_RULE_PRODUCTS:
+        owned_cte = _owned_among(customer_id, rule_products)
+    else:
+        owned_cte = (select(OrderLine.product_id)
+                     .join(Order, and_(Order.tenant_id == OrderLine.tenant_id,
+                                       Order.id == OrderLine.order_id))
+                     .where(Order.customer_id == customer_id,
+                            Order.status.in_(COUNTED_STATUSES))
+                     .distinct()
+                     .cte("owned")
+                     .prefix_with("MATERIALIZED", dialect="postgresql"))
     owned = select(owned_cte.c.product_id)
     best_conf = func.max(AssociationRule.confidence)
     best_lift = func.max(AssociationRule.lift)
@@ -165,3 +176,20 @@ def recommendations(session: Session, customer_id: uuid.UUID,
     return [{"product_id": row.consequent_id, "name": row.name, "sku": row.sku,
              "confidence": row.confidence, "lift": row.lift}
             for row in session.execute(stmt)]
+
+
+def _owned_among(customer_id: uuid.UUID, product_ids: list[uuid.UUID]):
+    """The given products the customer bought (counted orders), as a CTE. LIMIT/OFFSET
+    keep both EXISTS as per-row subplans: PostgreSQL would otherwise turn them into a
+    join reading every line of the product."""
+    line = (select(literal(1)).where(OrderLine.tenant_id == Order.tenant_id,
+                                     OrderLine.order_id == Order.id,
+                                     OrderLine.product_id == Product.id)
+            .correlate(Order, Product).limit(1).offset(0))
+    bought = (select(literal(1)).select_from(Order)
+              .where(Order.customer_id == customer_id,
+                     Order.status.in_(COUNTED_STATUSES), exists(line))
+              .limit(1).offset(0))
+    return (select(Product.id.label("product_id"))
+            .where(Product.id.in_(product_ids), exists(bought))
+            .cte("owned").prefix_with("MATERIALIZED", dialect="postgresql"))

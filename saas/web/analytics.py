@@ -13,14 +13,11 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, exists, func, literal, select
 
 from saas.analytics import backtest, baskets, churn
 from saas.extensions import db
 from saas.jobs.queue import enqueue_after_commit
-from saas.models.analytics import AssociationRule, ChurnScore, CustomerClv
-from saas.models.orders import COUNTED_STATUSES, Order, OrderLine
-from saas.models.products import Product
+from saas.models.analytics import ChurnScore, CustomerClv
 from saas.services import at_risk, staff_kpis
 from saas.services import staff as staff_service
 from saas.services.errors import ServiceError
@@ -135,56 +132,11 @@ def recompute():
     return redirect(url_for(back), 303)
 
 
-_FEW_RULE_PRODUCTS = 8
-
-
-def _recommendations(customer_id: uuid.UUID) -> list[dict[str, Any]]:
-    """`baskets.recommendations(customer)`, same rows, without reading every order line
-    of a customer with thousands of orders: only the products named by a stored rule
-    matter, and whether the customer bought one is an EXISTS that stops at the first
-    order containing it (rule products are frequent ones, so that is soon). Many rule
-    products: the set-based query of `baskets`."""
-    ids = db.session.scalars(select(AssociationRule.antecedent_id).union(
-        select(AssociationRule.consequent_id))).all()
-    if not ids:
-        return []
-    if len(ids) > _FEW_RULE_PRODUCTS:
-        return baskets.recommendations(db.session, customer_id)
-    # LIMIT/OFFSET keep both EXISTS as per-row subplans (PostgreSQL would otherwise
-    # turn them into a join reading every line of the product).
-    line = (select(literal(1)).where(OrderLine.tenant_id == Order.tenant_id,
-                                     OrderLine.order_id == Order.id,
-                                     OrderLine.product_id == Product.id)
-            .correlate(Order, Product).limit(1).offset(0))
-    bought = (select(literal(1)).select_from(Order)
-              .where(Order.customer_id == customer_id,
-                     Order.status.in_(COUNTED_STATUSES), exists(line))
-              .limit(1).offset(0))
-    owned_cte = (select(Product.id).where(Product.id.in_(ids), exists(bought))
-                 .cte("owned").prefix_with("MATERIALIZED", dialect="postgresql"))
-    owned = select(owned_cte.c.id)
-    best_conf = func.max(AssociationRule.confidence)
-    best_lift = func.max(AssociationRule.lift)
-    stmt = (select(AssociationRule.consequent_id, best_conf.label("confidence"),
-                   best_lift.label("lift"), Product.name, Product.sku)
-            .join(Product, and_(Product.tenant_id == AssociationRule.tenant_id,
-                               Product.id == AssociationRule.consequent_id))
-            .where(AssociationRule.antecedent_id.in_(owned),
-                   AssociationRule.consequent_id.not_in(owned),
-                   Product.active.is_(True))
-            .group_by(AssociationRule.consequent_id, Product.name, Product.sku)
-            .order_by(best_conf.desc(), best_lift.desc(), Product.name)
-            .limit(5))
-    return [{"product_id": row.consequent_id, "name": row.name, "sku": row.sku,
-             "confidence": row.confidence, "lift": row.lift}
-            for row in db.session.execute(stmt)]
-
-
 def _customer_panel(customer: Any) -> dict[str, Any]:
     """Churn score and reasons, P(alive), CLV and "next product" for the 360 page."""
     key = (customer.tenant_id, customer.id)
     return {"churn": db.session.get(ChurnScore, key), "clv": db.session.get(CustomerClv, key),
-            "recommendations": _recommendations(customer.id)}
+            "recommendations": baskets.recommendations(db.session, customer.id)}
 
 
 register_panel("analytics", "analytics/_customer_panel.html", context=_customer_panel,

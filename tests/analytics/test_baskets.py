@@ -70,7 +70,9 @@ def test_bundles_fold_both_directions_and_keep_lift_above_one(shop):
     assert found[0]["confidence"] == pytest.approx(1.0)
 
 
-def test_recommendations_exclude_what_the_customer_already_bought(shop):
+@pytest.mark.parametrize("few", [8, 0], ids=["exists-per-rule-product", "all-order-lines"])
+def test_recommendations_exclude_what_the_customer_already_bought(shop, monkeypatch, few):
+    monkeypatch.setattr(baskets, "_FEW_RULE_PRODUCTS", few)
     _tenant, _actor, ids, people = shop
     baskets.store_rules(db.session, baskets.mine_rules(db.session, 0.2, 0.1),
                         utcnow())
