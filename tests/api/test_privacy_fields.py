@@ -15,11 +15,11 @@ import io
 import pytest
 
 from saas.extensions import db
-from saas.services import custom_fields, field_access, orders, products
+from saas.services import custom_fields, field_access
 from saas.services import customers as customer_service
 from saas.services.customers import FIELDS as CUSTOMER_FIELDS
+from tests.privacy_world import CUSTOM_KEY, customer_with_every_field
 
-CUSTOM_KEY = "level"
 FIELD_KEYS = [s.key for s in field_access.BUILTIN_FIELDS] + [
     f"cf.{CUSTOM_KEY}", field_access.ORDER_AMOUNTS]
 ALWAYS_VISIBLE = {"name", "kind", "custom_fields"}  # custom: one entry per definition
@@ -27,29 +27,15 @@ FILTER_VALUES = {"q:phone": ("q", "13800138000"), "q:email": ("q", "ann@example.
                  "consent.": ("consent.email", "granted")}
 
 
-def _world(app, tenant):
+def _world(app, tenant) -> str:
     """A customer with every registered field filled, plus an order (for amounts)."""
-    with app.app_context():
-        tenant.bind()
-        actor = tenant.owner_actor()
-        custom_fields.create_definition(db.session, actor, CUSTOM_KEY, "Level", "text")
-        category = customer_service.categories(customer_service.bound_tenant(db.session))[0]
-        customer = customer_service.create_customer(db.session, actor, {
-            "name": "Ann", "phones": ["13800138000"], "emails": ["ann@example.com"],
-            "wechat_id": "ann_wx", "address": "1 Road", "industry": "Tea",
-            "company_size": "10", "purchasing_power": "high", "category": category,
-            "owner_id": tenant.owner_id, "department": "East", "tags": ["vip"],
-            "birthday": "1990-01-02", "source_channel": "shop", "lifecycle_stage": "customer",
-            "consent": {"email": "granted"}, "notes": "likes tea", "external_id": "X1",
-            "custom_fields": {CUSTOM_KEY: "gold"}})
-        product = products.create_product(db.session, actor, {"sku": "T1", "name": "Tea",
-                                                               "price": "10"})
-        orders.place_order(db.session, actor, customer.id, {"lines": [
-            {"product_id": str(product.id), "quantity": 2}]})
-        db.session.commit()
-        cid = str(customer.id)
-        db.session.remove()
-    return cid
+    return customer_with_every_field(app, tenant, {
+        "name": "Ann", "phones": ["13800138000"], "emails": ["ann@example.com"],
+        "wechat_id": "ann_wx", "address": "1 Road", "industry": "Tea",
+        "company_size": "10", "purchasing_power": "high", "department": "East",
+        "tags": ["vip"], "birthday": "1990-01-02", "source_channel": "shop",
+        "notes": "likes tea", "external_id": "X1",
+        "custom_fields": {CUSTOM_KEY: "gold"}}, price="10", quantity=2)
 
 
 def _surfaces(api, spec, cid: str) -> dict[str, bool]:

@@ -11,11 +11,10 @@ from __future__ import annotations
 import pytest
 
 from saas.extensions import db
-from saas.services import custom_fields, field_access, orders, products
-from saas.services import customers as customer_service
+from saas.services import custom_fields, field_access
+from tests.privacy_world import CUSTOM_KEY, customer_with_every_field
 from tests.web.helpers import login, login_as
 
-CUSTOM_KEY = "level"
 # field key → strings that appear in the owner's pages and must not in the role's.
 # Value markers are unique to this customer; `<dt>`/`name=` markers cover fields whose
 # value is a label or a choice.
@@ -46,28 +45,13 @@ LIST_MARKERS = {"phones": "13812345678", "emails": "zed.unique@example.com",
 
 
 def _world(app, tenant) -> str:
-    with app.app_context():
-        tenant.bind()
-        actor = tenant.owner_actor()
-        custom_fields.create_definition(db.session, actor, CUSTOM_KEY, "Level", "text")
-        category = customer_service.categories(customer_service.bound_tenant(db.session))[0]
-        customer = customer_service.create_customer(db.session, actor, {
-            "name": "Ann", "phones": ["13812345678"], "emails": ["zed.unique@example.com"],
-            "wechat_id": "wx_unique_77", "address": "77 Unique Road",
-            "industry": "Zymurgy", "company_size": "7777 staff", "purchasing_power": "high",
-            "category": category, "owner_id": tenant.owner_id, "department": "Dept-Unique",
-            "tags": ["tag-unique"], "birthday": "1977-07-07", "source_channel": "src-unique",
-            "lifecycle_stage": "customer", "consent": {"email": "granted"},
-            "notes": "note-unique", "external_id": "ext-unique",
-            "custom_fields": {CUSTOM_KEY: "gold-unique"}})
-        product = products.create_product(db.session, actor, {"sku": "T1", "name": "Tea",
-                                                               "price": "12.34"})
-        orders.place_order(db.session, actor, customer.id, {"lines": [
-            {"product_id": str(product.id), "quantity": 3}]})
-        db.session.commit()
-        cid = str(customer.id)
-        db.session.remove()
-    return cid
+    return customer_with_every_field(app, tenant, {
+        "name": "Ann", "phones": ["13812345678"], "emails": ["zed.unique@example.com"],
+        "wechat_id": "wx_unique_77", "address": "77 Unique Road",
+        "industry": "Zymurgy", "company_size": "7777 staff", "purchasing_power": "high",
+        "department": "Dept-Unique", "tags": ["tag-unique"], "birthday": "1977-07-07",
+        "source_channel": "src-unique", "notes": "note-unique", "external_id": "ext-unique",
+        "custom_fields": {CUSTOM_KEY: "gold-unique"}}, price="12.34", quantity=3)
 
 
 def _pages(client, tenant, cid) -> tuple[str, str]:
