@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from bench.common import (
     BIG,
+    DB,
     PASSWORD,
     TIMELINE_EXTERNAL_ID,
     app_env,
@@ -69,6 +70,21 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(20)
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by the gunicorn workers (Linux /proc)."""
+        total = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:  # ppid: a worker of this server
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
 
 def token_and_focus() -> tuple[str, str, str, dict]:
@@ -128,27 +144,93 @@ def deep_cursor(port: int, token: str, pages: int) -> str | None:
     return cursor
 
 
+class Client:
+    """One keep-alive HTTP/1.1 connection sending prepared GET requests.
+
+    The load generator shares the 2 cores with the server, so it must cost little: the
+    request bytes are built once per path and a response is read by its Content-Length
+    without parsing headers into objects (about a third of `http.client`'s CPU per
+    request). The server sees the same requests either way."""
+
+    def __init__(self, port: int, headers: dict):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        self.port = port
+        self.buffer = b""
+        self.prepared: dict[str, bytes] = {}
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        request = self.prepared.get(path)
+        if request is None:
+            request = self.prepared[path] = (
+                f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{self.port}\r\n"
+                f"Accept-Encoding: identity\r\n{self.extra}\r\n").encode()
+        self.sock.sendall(request)
+        buffer = self.buffer
+        while (end := buffer.find(b"\r\n\r\n")) < 0:
+            buffer += self._recv()
+        head = buffer[:end].lower()
+        start = head.find(b"\r\ncontent-length:")
+        if start < 0:
+            raise RuntimeError("response without Content-Length")
+        line_end = head.find(b"\r\n", start + 17)
+        length = int(head[start + 17:line_end if line_end >= 0 else None])
+        body_end = end + 4 + length
+        while len(buffer) < body_end:
+            buffer += self._recv()
+        self.buffer = buffer[body_end:]
+        return int(head[9:12]), buffer[end + 4:body_end]
+
+    def _recv(self) -> bytes:
+        data = self.sock.recv(262144)
+        if not data:
+            raise ConnectionError("server closed the connection")
+        return data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class StdlibClient:
+    """`http.client`, the generator used before 18:30 on 2026-11-25 (`--client stdlib`),
+    to compare figures with older results."""
+
+    def __init__(self, port: int, headers: dict):
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.headers = headers
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        self.conn.request("GET", path, headers=self.headers)
+        response = self.conn.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+CLIENTS = {"raw": Client, "stdlib": StdlibClient}
+
+
 def hammer(port: int, headers: dict, mix: list[tuple[str, str]], seconds: float,
-           concurrency: int) -> dict[str, list[float]]:
+           concurrency: int, client_class: type = Client) -> dict[str, list[float]]:
     results: dict[str, list[float]] = defaultdict(list)
     errors: list[str] = []
     lock = threading.Lock()
     stop_at = time.perf_counter() + seconds
 
     def client(offset: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn = client_class(port, headers)
         local: dict[str, list[float]] = defaultdict(list)
         i = offset
         while time.perf_counter() < stop_at:
             kind, path = mix[i % len(mix)]
             i += 1
             start = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            response = conn.getresponse()
-            response.read()
+            status, _body = conn.get(path)
             elapsed = time.perf_counter() - start
-            if response.status != 200:
-                errors.append(f"{kind} {response.status}")
+            if status != 200:
+                errors.append(f"{kind} {status}")
                 continue
             local[kind].append(elapsed)
         conn.close()
@@ -185,14 +267,20 @@ def login_cookie(port: int, email: str) -> str:
     return response.getheader("Set-Cookie", cookie).split(";")[0]
 
 
-def run(seconds: float, concurrency: int, workers: int, threads: int) -> dict:
+def run(seconds: float, concurrency: int, workers: int, threads: int,
+        client: str = "raw") -> dict:
     token, focus, owner_email, values = token_and_focus()
     server = Server(workers, threads)
+    client_class = CLIENTS[client]
     try:
         cursor = deep_cursor(server.port, token, 100)
         auth = {"Authorization": f"Bearer {token}"}
-        hammer(server.port, auth, api_mix(values, cursor), 2, concurrency)
-        api = hammer(server.port, auth, api_mix(values, cursor), seconds, concurrency)
+        mix = api_mix(values, cursor)
+        hammer(server.port, auth, mix, 2, concurrency, client_class)
+        server_cpu, client_cpu = server.cpu_seconds(), time.process_time()
+        api = hammer(server.port, auth, mix, seconds, concurrency, client_class)
+        server_cpu = server.cpu_seconds() - server_cpu
+        client_cpu = time.process_time() - client_cpu
         cookie = login_cookie(server.port, owner_email)
         page_mix = [("360_page", f"/t/{BIG}/customers/{focus}")]
         api_360 = [("360_timeline_api", f"/api/v1/customers/{focus}/timeline?limit=50"),
@@ -204,8 +292,10 @@ def run(seconds: float, concurrency: int, workers: int, threads: int) -> dict:
     return {"api": {k: percentiles(v) for k, v in sorted(api.items())},
             "page": {k: percentiles(v) for k, v in sorted(page.items())},
             "seconds": seconds, "concurrency": concurrency, "workers": workers,
-            "threads": threads,
-            "throughput": sum(len(v) for v in api.values()) / seconds}
+            "threads": threads, "client": client,
+            "throughput": sum(len(v) for v in api.values()) / seconds,
+            "cpu_ms": {"server": 1000 * server_cpu / max(1, sum(map(len, api.values()))),
+                       "client": 1000 * client_cpu / max(1, sum(map(len, api.values())))}}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -214,14 +304,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="raw",
+                        help="load generator: raw sockets (default) or http.client")
     args = parser.parse_args(argv)
     before = loadavg()
-    result = run(args.seconds, args.concurrency, args.workers, args.threads)
+    result = run(args.seconds, args.concurrency, args.workers, args.threads, args.client)
     after = loadavg()
     lines = [f"# API list/search and 360 page latency, {args.concurrency} clients", "",
              f"`python -m bench.api_load {' '.join(argv or sys.argv[1:])}`; gunicorn "
              f"{args.workers} workers × {args.threads} threads (gthread), app role (RLS on), "
-             f"database `saas_bench`; commit {git_commit()}.", "",
+             f"database `{DB}`; commit {git_commit()}; load generator `{args.client}`.", "",
              f"Load average (1/5/15 min) before: {before}; after: {after} (2 CPUs shared "
              "with the load generator and other engineers' test runs).", "",
              "Data: " + ", ".join(f"{v:,} {k}" for k, v in data_size().items()), "",
@@ -232,9 +324,13 @@ def main(argv: list[str] | None = None) -> None:
                   f"p99={p['p99']:7.1f}ms")
             lines.append(f"| {kind} | {p['n']} | {p['p50']:.1f} | {p['p95']:.1f} | "
                          f"{p['p99']:.1f} |")
-    print(f"API throughput {result['throughput']:.0f} req/s")
+    cpu = result["cpu_ms"]
+    print(f"API throughput {result['throughput']:.0f} req/s; CPU per API request: server "
+          f"{cpu['server']:.1f} ms, load generator {cpu['client']:.1f} ms")
     lines += ["", f"API throughput {result['throughput']:.0f} requests/s over "
-              f"{args.seconds:.0f} s; the 360 rows come from 2 clients for half as long."]
+              f"{args.seconds:.0f} s; the 360 rows come from 2 clients for half as long.",
+              "", f"CPU per API request during the timed run: gunicorn workers "
+              f"{cpu['server']:.1f} ms, load generator {cpu['client']:.1f} ms."]
     write_result(f"api-load-{args.concurrency}", lines)
 
 

@@ -4,11 +4,15 @@ bench tenant, and the response time of the analytics API reading the stored resu
     python -m bench.bench_analytics                       # each part in its own process
     python -m bench.bench_analytics --worker              # + the real job in an RQ worker
     python -m bench.bench_analytics --parts rules --no-api
+    python -m bench.bench_analytics --parts churn --no-api --fresh-churn
 
 Each part (`refresh_clv`, `refresh_rules`, `refresh_churn` of `saas.analytics.refresh`)
 runs in a fresh Python process as the worker would run it (app role, RLS on, tenant
 bound, one transaction committed at the end), so its peak RSS is that part's alone.
-`--worker` then enqueues `saas.jobs.analytics:recompute_tenant` (everything in one job)
+`--fresh-churn` deletes the tenant's stored churn scores before the churn part, so it
+runs as the first computation does (an event for every valuable at-risk customer);
+without it, a re-run emits events only for customers newly at risk. `--worker` then
+enqueues `saas.jobs.analytics:recompute_tenant` (everything in one job)
 on a private queue of `REDIS_URL` and runs `flask worker --burst`; the wall time and the
 worker's peak RSS (`wait4` rusage) are recorded. The API part times the read endpoints
 through the app (test client, no HTTP) over the precomputed tables. Results go to
@@ -37,15 +41,16 @@ RESULTS = ROOT / "bench" / "results"
 PARTS = ("clv", "rules", "churn")
 
 
-def child(part: str) -> None:
+def child(part: str, fresh: bool = False) -> None:
     """Run one refresh in this process and print a JSON line with its figures."""
     from redis import Redis
     from rq import Queue
-    from sqlalchemy import select
+    from sqlalchemy import delete, select
 
     from saas.analytics import refresh
     from saas.extensions import db
     from saas.models import Tenant
+    from saas.models.analytics import ChurnScore
     from saas.tenancy import bind_tenant
 
 
@@ -60,6 +65,10 @@ def child(part: str) -> None:
         tid = db.session.scalar(select(Tenant.id).where(Tenant.slug == BIG))
         db.session.commit()
         bind_tenant(db.session, tid)
+        if fresh and part == "churn":
+            db.session.execute(delete(ChurnScore).execution_options(
+                synchronize_session=False))
+            db.session.commit()
         start = time.perf_counter()
         result = getattr(refresh, f"refresh_{part}")(db.session)
         compute = time.perf_counter() - start
@@ -73,9 +82,11 @@ def child(part: str) -> None:
                       "peak_rss_mb": rss, "result": result}, default=str))
 
 
-def run_part(part: str, timeout: float) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "bench.bench_analytics", "--child", part],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+def run_part(part: str, timeout: float, fresh: bool = False) -> dict:
+    extra = ["--fresh-churn"] if fresh else []
+    proc = subprocess.run([sys.executable, "-m", "bench.bench_analytics", "--child", part,
+                           *extra], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout)
     lines = [x for x in proc.stdout.splitlines() if x.startswith("{")]
     if proc.returncode != 0 or not lines:
         return {"part": part, "error": (proc.stderr or proc.stdout)[-1500:]}
@@ -240,19 +251,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--child", choices=PARTS)
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--worker", action="store_true")
+    parser.add_argument("--fresh-churn", action="store_true")
     parser.add_argument("--no-api", action="store_true")
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--timeout", type=float, default=3600)
     args = parser.parse_args(argv)
     if args.child:
-        child(args.child)
+        child(args.child, args.fresh_churn)
         return
     command = "python -m bench.bench_analytics " + " ".join(argv or sys.argv[1:])
     before = loadavg()
     size = data_size()
     parts = []
     for part in [p for p in args.parts.split(",") if p]:
-        result = run_part(part, args.timeout)
+        result = run_part(part, args.timeout, args.fresh_churn)
         print(json.dumps(result, default=str)[:400], flush=True)
         parts.append(result)
     worker = run_worker_job(args.timeout) if args.worker else None

@@ -9,8 +9,10 @@ NOT NULL columns for the run (no validation, no normalisation, no lookups). Impo
 `imports.upload` + `imports.process` as the app role under row-level security — encoding
 detection, per-row validation (phones to E.164, emails), in-file duplicate checks,
 matching against existing customers, COPY into a staging table, set-based insert, the
-`customer_lookups` rows and the error report. Each side gets a fresh tenant, so both
-insert N new customers into the same table with the same indexes.
+`customer_lookups` rows, one `customer.created` outbox event per customer (written
+set-based in the same transaction, and delivered inline: jobs run inline here, so the
+`deliver_batch` of each chunk is timed too) and the error report. Each side gets a
+fresh tenant, so both insert N new customers into the same table with the same indexes.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ def cleanup(tenant_ids: list[uuid.UUID]) -> None:
     engine = owner_engine()
     with engine.begin() as conn:
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        for table in ("customer_lookups", "import_errors", "import_jobs", "customers"):
+        for table in ("customer_lookups", "import_errors", "import_jobs", "outbox_events",
+                      "customers"):
             conn.execute(text(f"DELETE FROM {table} WHERE tenant_id = ANY(:t)"),  # noqa: S608
                          {"t": tenant_ids})
     engine.dispose()

@@ -2,7 +2,7 @@
 load generator: the app (as the unprivileged role, RLS on) answers through Flask's test
 client, one request at a time, against the bench database.
 
-    python -m bench.profile_api --repeat 50                  # p50/p95 per request kind
+    python -m bench.profile_api --repeat 50                  # p50/p95 (and CPU) per kind
     python -m bench.profile_api --profile search_name        # pyinstrument of one kind
     python -m bench.profile_api --sql                        # statements per request
 
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         print(profiler.output_text(unicode=True, color=False, show_all=False))
         return
     samples: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)
     for kind, path, c, h in todo:
         response = c.get(path, headers=h)
         assert response.status_code == 200, (kind, response.status_code, response.data[:300])
@@ -97,12 +98,14 @@ def main(argv: list[str] | None = None) -> None:
                 print("   ", " ".join(s.split())[:int(os.environ.get("SQL_WIDTH", "300"))])
     for _ in range(args.repeat):
         for kind, path, c, h in todo:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             c.get(path, headers=h)
             samples[kind].append(time.perf_counter() - start)
+            cpu[kind].append(time.process_time() - start_cpu)
     for kind, values in samples.items():
-        p = percentiles(values)
-        print(f"{kind:22} n={p['n']:4} p50={p['p50']:6.1f}ms p95={p['p95']:6.1f}ms")
+        p, c = percentiles(values), percentiles(cpu[kind])
+        print(f"{kind:22} n={p['n']:4} p50={p['p50']:6.1f}ms p95={p['p95']:6.1f}ms "
+              f"CPU p50={c['p50']:5.1f}ms")
 
 
 if __name__ == "__main__":

@@ -21,9 +21,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.secret_key = app.config["SECRET_KEY"]
     logging.basicConfig(level=logging.INFO)
 
-    from saas import tenancy
+    from saas import tenancy, uploads
     from saas.extensions import api, babel, csrf, db, limiter, login_manager, migrate
 
+    uploads.install(app)  # before CSRF, which reads the body
     db.init_app(app)
     tenancy.install(db.session.session_factory.class_)
     with app.app_context():

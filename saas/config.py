@@ -40,12 +40,18 @@ SETTINGS: tuple[Setting, ...] = (
             "emails be looked up. Default: SECRET_KEY. Never change it on live data."),
     Setting("BASE_URL", "http://127.0.0.1:5000", "Public address used in emailed links."),
     Setting("MAX_CONTENT_LENGTH", 16 * 1024 * 1024, "Largest request body in bytes (413)."),
+    Setting("IMPORT_MAX_BYTES", 128 * 1024 * 1024, "Largest import file (CSV/XLSX) in "
+            "bytes that the upload page and API accept (413 above it); every other request "
+            "keeps MAX_CONTENT_LENGTH."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute", "Flask-Limiter rule for login attempts."),
     Setting("INVITATION_TTL_HOURS", 72, "How long an invitation link stays valid."),
     Setting("SAAS_TRACE_PLUGINS", False, "Log every plugin hook call (for plugin authors)."),
     Setting("PLUGIN_TIMEOUT", 20, "Seconds one plugin hook call may take before it counts "
             "as failed (and is retried)."),
     Setting("PLUGIN_MAX_ATTEMPTS", 8, "Attempts of a plugin delivery before it is dead."),
+    Setting("DELIVERY_RETENTION_DAYS", 90, "Days a finished (succeeded or dead) plugin "
+            "delivery stays in the delivery log before the nightly purge deletes it; "
+            "pending and retrying deliveries are never deleted. 0 keeps them forever."),
     Setting("RQ_QUEUE", "default", "Name of the RQ queue jobs go to."),
     Setting("MAIL_URL", None, "SMTP for system mail: smtp://, smtp+starttls:// or smtps:// "
             "with optional user:password@. Absent: mail is written to the log."),
@@ -74,7 +80,9 @@ SETTINGS: tuple[Setting, ...] = (
             "idempotency key, like a delivery job). Off: one RQ job per message."),
 )
 
-_INTS = {"MAX_CONTENT_LENGTH", "INVITATION_TTL_HOURS", "PLUGIN_MAX_ATTEMPTS", "BILLING_GRACE_DAYS",
+_INTS = {"MAX_CONTENT_LENGTH", "IMPORT_MAX_BYTES",
+         "INVITATION_TTL_HOURS", "PLUGIN_MAX_ATTEMPTS", "BILLING_GRACE_DAYS",
+         "DELIVERY_RETENTION_DAYS",
          "CAMPAIGN_BATCH_SIZE", "CAMPAIGN_CHUNK_SIZE", "CAMPAIGN_CLAIM_LEASE"}
 _BOOLS = {"SAAS_TRACE_PLUGINS", "CAMPAIGN_INLINE_DELIVERIES"}
 

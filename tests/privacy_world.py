@@ -14,12 +14,14 @@ CUSTOM_KEY = "level"
 
 def customer_with_every_field(app, tenant, values: dict[str, Any], price: str,
                               quantity: int) -> str:
-    """The customer's id; `values` fill the built-in fields and the `level` custom field,
-    and one order of `quantity` × a product at `price` makes the order amounts."""
+    """The customer's id; `values` fill the built-in fields and the `level` custom field
+    (marked sensitive, so its value is encrypted at rest: every surface must show it the
+    same), and one order of `quantity` × a product at `price` makes the order amounts."""
     with app.app_context():
         tenant.bind()
         actor = tenant.owner_actor()
-        custom_fields.create_definition(db.session, actor, CUSTOM_KEY, "Level", "text")
+        custom_fields.create_definition(db.session, actor, CUSTOM_KEY, "Level", "text",
+                                        sensitive=True)
         category = customer_service.categories(customer_service.bound_tenant(db.session))[0]
         customer = customer_service.create_customer(db.session, actor, {
             **values, "category": category, "owner_id": tenant.owner_id,

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import hmac
+import os
+import struct
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sqlalchemy import Column, MetaData, Table, Uuid, create_engine, insert, select, text
 
+from saas import crypto
 from saas.crypto import (
     EncryptedText,
     KeyRingError,
+    batch_encryptor,
     decrypt,
     encrypt,
     encrypted_columns,
@@ -135,3 +145,128 @@ def test_keys_generate_prints_a_usable_fernet_key(app):
     result = app.test_cli_runner().invoke(args=["keys", "generate"])
     assert result.exit_code == 0
     Fernet(result.output.strip().encode())
+
+
+# -- the read path: `decrypt` checks tokens like Fernet and opens each one once a request
+
+
+@pytest.mark.parametrize("text", ["", "a", "x" * 15, "x" * 16, "+8613800138000",
+                                  "张三 上海市浦东新区 1 号", "é" * 500])
+def test_decrypt_reads_standard_and_batch_made_fernet_tokens(ctx, use_keys, text):
+    use_keys(NEW, OLD)
+    for key in (NEW, OLD):
+        assert decrypt(Fernet(key.encode()).encrypt(text.encode()).decode()) == text
+    assert decrypt(batch_encryptor()([text])[0]) == text
+    assert decrypt(encrypt(text)) == text
+
+
+def test_every_altered_byte_of_a_token_is_refused(ctx, use_keys):
+    use_keys(OLD)
+    raw = base64.urlsafe_b64decode(encrypt("13800138000"))
+    for i in range(len(raw)):
+        altered = bytearray(raw)
+        altered[i] ^= 0x01
+        with pytest.raises(KeyRingError):
+            decrypt(base64.urlsafe_b64encode(bytes(altered)).decode())
+
+
+@pytest.mark.parametrize("token", ["", "abc", "not base64 !!", "gAAAAA", "gAAAAA" * 20])
+def test_malformed_tokens_are_refused(ctx, use_keys, token):
+    use_keys(OLD)
+    with pytest.raises(KeyRingError):
+        decrypt(token)
+
+
+def test_truncated_or_extended_tokens_are_refused(ctx, use_keys):
+    use_keys(OLD)
+    token = encrypt("13800138000")
+    for bad in (token[:-4], token[:-24], token[:40] + "AAAA" + token[40:], token[:60]):
+        with pytest.raises(KeyRingError):
+            decrypt(bad)
+
+
+def _signed_token(key: str, plain_blocks: bytes) -> str:
+    """A token whose signature is valid for `key` around raw CBC blocks (any padding)."""
+    raw = base64.urlsafe_b64decode(key)
+    iv = os.urandom(16)
+    encryptor = Cipher(algorithms.AES(raw[16:]), modes.CBC(iv)).encryptor()
+    body = b"\x80" + struct.pack(">Q", int(time.time())) + iv + encryptor.update(
+        plain_blocks) + encryptor.finalize()
+    return base64.urlsafe_b64encode(body + hmac.digest(raw[:16], body, "sha256")).decode()
+
+
+def test_signed_token_with_bad_padding_is_refused_like_fernet(ctx, use_keys):
+    use_keys(OLD)
+    good = _signed_token(OLD, b"13800138000" + bytes([5]) * 5)
+    assert decrypt(good) == "13800138000"
+    for blocks in (b"13800138000" + bytes([0]) * 5, b"13800138000" + bytes([17]) * 5,
+                   b"13800138000xxxx" + bytes([2])):
+        token = _signed_token(OLD, blocks)
+        with pytest.raises(InvalidToken):
+            Fernet(OLD.encode()).decrypt(token.encode())
+        with pytest.raises(KeyRingError):
+            decrypt(token)
+
+
+def test_decrypt_is_safe_from_many_threads_at_once(app, use_keys):
+    use_keys(NEW, OLD)
+    with app.app_context():
+        old = Fernet(OLD.encode())
+        plain = [f"+86138{i:08d}" for i in range(400)]
+        tokens = [encrypt(p) if i % 2 else old.encrypt(p.encode()).decode()
+                  for i, p in enumerate(plain)]
+
+    def work(offset: int) -> list[str]:
+        with app.app_context():
+            return [decrypt(tokens[(offset + i) % len(tokens)]) for i in range(len(tokens))]
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(0, 400, 50)))
+    for offset, got in zip(range(0, 400, 50), results, strict=True):
+        assert got == [plain[(offset + i) % len(plain)] for i in range(len(plain))]
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Counts the tokens actually deciphered (not answered from the request's memo)."""
+    calls: list[str] = []
+    real = crypto._Opener.__call__
+
+    def counting(self, token):
+        calls.append(token)
+        return real(self, token)
+
+    monkeypatch.setattr(crypto._Opener, "__call__", counting)
+    return calls
+
+
+def test_a_request_deciphers_each_distinct_token_once(app, use_keys, opened):
+    use_keys(OLD)
+    with app.app_context():
+        phone, email = encrypt("+8613800138000"), encrypt("a@example.com")
+    with app.test_request_context("/api/v1/customers"):
+        assert [decrypt(t) for t in (phone, phone, email, phone, email)] == [
+            "+8613800138000", "+8613800138000", "a@example.com", "+8613800138000",
+            "a@example.com"]
+    assert opened == [phone, email]
+    with app.test_request_context("/api/v1/customers"):
+        decrypt(phone)
+    assert opened == [phone, email, phone]  # nothing is remembered across requests
+
+
+def test_outside_a_request_nothing_is_remembered(ctx, use_keys, opened):
+    use_keys(OLD)
+    token = encrypt("secret")
+    decrypt(token)
+    decrypt(token)
+    assert opened == [token, token]
+
+
+def test_a_key_ring_change_within_a_request_is_not_answered_from_memory(app, use_keys):
+    use_keys(OLD)
+    with app.test_request_context("/api/v1/customers"):
+        token = encrypt("secret")
+        assert decrypt(token) == "secret"
+        use_keys(NEW)
+        with pytest.raises(KeyRingError, match="no key"):
+            decrypt(token)

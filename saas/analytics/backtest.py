@@ -16,12 +16,10 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from saas.analytics.churn import BackTest, score_customers
+from saas.analytics.churn import CHUNK_SIZE, BackTest, score_chunks
 from saas.models.base import utcnow
-from saas.models.orders import COUNTED_STATUSES, Order
 from saas.services.errors import InvalidInput
 
 MIN_HORIZON_DAYS, MAX_HORIZON_DAYS = 7, 730
@@ -54,21 +52,29 @@ def run(session: Session, as_of: datetime | None = None, horizon_days: int = 180
     return outcome(session, as_of, horizon_days)
 
 
-def outcome(session: Session, as_of: datetime, horizon_days: int) -> BackTestReport:
-    """The back-test itself, without the checks of `run` (the nightly job calls it)."""
-    scores = score_customers(session, as_of)
-    came_back = set(session.scalars(
-        select(Order.customer_id).where(
-            Order.status.in_(COUNTED_STATUSES), Order.placed_at >= as_of,
-            Order.placed_at < as_of + timedelta(days=horizon_days)).distinct()))
-    churned = {cid for cid in scores if cid not in came_back}
-    flagged = {cid for cid, s in scores.items() if s.at_risk}
-    hits = flagged & churned
-    caught_by = Counter(r["code"] for cid in hits for r in scores[cid].reasons
-                        if isinstance(r, dict))
+def outcome(session: Session, as_of: datetime, horizon_days: int,
+            chunk_size: int = CHUNK_SIZE) -> BackTestReport:
+    """The back-test itself, without the checks of `run` (the nightly job calls it).
+    Chunk by chunk of scores (who came back is one more column of the same statement),
+    so a million customers are never in memory at once."""
+    end = as_of + timedelta(days=horizon_days)
     zero = Decimal("0.00")
+    customers = flagged = churned = hits = 0
+    caught_by: Counter[str] = Counter()
+    value_hit = value_missed = zero
+    for chunk in score_chunks(session, as_of, chunk_size, came_back_until=end):
+        for s in chunk:
+            customers += 1
+            flagged += s.at_risk
+            if s.came_back:
+                continue
+            churned += 1
+            if s.at_risk:
+                hits += 1
+                value_hit += s.value_at_stake
+                caught_by.update(r["code"] for r in s.reasons if isinstance(r, dict))
+            else:
+                value_missed += s.value_at_stake
     return BackTestReport(
-        BackTest(as_of, horizon_days, len(scores), len(flagged), len(churned), len(hits)),
-        dict(sorted(caught_by.items())),
-        sum((scores[c].value_at_stake for c in hits), zero),
-        sum((scores[c].value_at_stake for c in churned - flagged), zero))
+        BackTest(as_of, horizon_days, customers, flagged, churned, hits),
+        dict(sorted(caught_by.items())), value_hit, value_missed)

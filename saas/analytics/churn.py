@@ -20,7 +20,9 @@ back-tests on history):
 - NPS — the latest NPS answer in the last year is 0-6, a detractor (only if the
   surveys' tables are part of the metadata).
 
-Each signal is one GROUP BY query over the tenant; Python only merges them per customer.
+Each signal is one GROUP BY over the tenant, all joined on the customer in one statement
+that the database streams in customer order (`score_chunks`); Python turns each row into
+a score.
 Reasons are stored as codes with parameters (`{"code": "purchase_rhythm", "params":
 {"rhythm": 30, "days": 75}}`) and put into words by `describe` at display time, so the
 same stored score reads in English or Chinese.
@@ -29,12 +31,13 @@ same stored score reads in English or Chinese.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import Select, Subquery, and_, case, func, null, select, text
 from sqlalchemy.orm import Session
 
 from saas.models.base import Base
@@ -93,6 +96,9 @@ class Score:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     value_at_stake: Decimal = Decimal("0.00")
     risks: dict[str, float] = field(default_factory=dict)
+    came_back: bool | None = None
+    """Back-test only: whether the customer placed a counted order between `as_of` and
+    the end of the horizon (None when not asked)."""
 
     @property
     def at_risk(self) -> bool:
@@ -118,88 +124,144 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value
 
 
+CHUNK_SIZE = 20_000
+"""Customers scored (and, by the job, stored) at a time: the features come from one
+statement streamed from the database, so memory holds one chunk whatever the tenant's
+size (a dict of a million scores was 1.4 GB)."""
+
+
 def score_customers(session: Session, as_of: datetime) -> dict[uuid.UUID, Score]:
     """Churn scores of every customer of the bound tenant with an order before `as_of`
-    (a customer who never bought cannot churn)."""
-    scores: dict[uuid.UUID, Score] = {}
+    (a customer who never bought cannot churn). For one customer, a small tenant or a
+    test; the jobs use `score_chunks`, which never holds the whole tenant."""
+    return {s.customer_id: s for chunk in score_chunks(session, as_of) for s in chunk}
+
+
+def score_chunks(session: Session, as_of: datetime, chunk_size: int = CHUNK_SIZE,
+                 came_back_until: datetime | None = None) -> Iterator[list[Score]]:
+    """The same scores as `score_customers`, in customer-id order, at most `chunk_size`
+    at a time (the ids of a chunk all sort after the previous chunk's). One streamed
+    statement, so the tables are read once and aggregated by the database rather than
+    once per chunk (orders are stored in time order: a range of customers is spread over
+    the whole table). With `came_back_until` each score also says whether the customer
+    ordered again from `as_of` to then (`Score.came_back`, for the back-test)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A cursor is planned for its first 10% of rows by default, which picks an
+        # index walk in customer order with a random heap read per order; every row is
+        # wanted, so plan for all of them (hash aggregates and one sort).
+        session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
+    result = session.execute(_features(as_of, came_back_until),
+                             execution_options={"yield_per": chunk_size})
+    for rows in result.partitions():
+        yield [_score(row, as_of) for row in rows]
+
+
+def _features(as_of: datetime, came_back_until: datetime | None = None) -> Select:
+    """One row per customer with a counted order before `as_of`: the order figures and,
+    joined on the customer, the counts each other signal needs (None where it has none)."""
     year_ago = as_of - timedelta(days=365)
-    stmt = (select(Order.customer_id, func.count().label("n"),
-                   func.min(Order.placed_at).label("first"),
-                   func.max(Order.placed_at).label("last"),
-                   func.sum(case((Order.placed_at >= year_ago, Order.total),
-                                 else_=0)).label("spend_12m"))
-            .where(Order.status.in_(COUNTED_STATUSES), Order.placed_at < as_of)
-            .group_by(Order.customer_id))
-    for row in session.execute(stmt):
-        first, last = _aware(row.first), _aware(row.last)
-        days_since = (as_of - last).total_seconds() / 86400
-        rhythm = ((last - first).total_seconds() / 86400 / (row.n - 1)
-                  if row.n > 1 else DEFAULT_RHYTHM_DAYS)
-        rhythm = max(rhythm, 1.0)
-        overdue = days_since / rhythm
-        s = Score(row.customer_id, value_at_stake=Decimal(row.spend_12m or 0).quantize(
-            Decimal("0.01")))
-        s.risks["purchase"] = min(max((overdue - 1) / 2, 0.0), 1.0)
-        if overdue >= 2:
-            if row.n > 1:
-                s.reasons.append(reason("purchase_rhythm", rhythm=round(rhythm),
-                                        days=int(days_since)))
-            else:
-                s.reasons.append(reason("single_order", days=int(days_since)))
-        scores[row.customer_id] = s
-    if not scores:
-        return scores
-    _interactions(session, as_of, scores)
-    _complaints(session, as_of, scores)
-    _nps(session, as_of, scores)
-    for s in scores.values():
-        keep = 1.0
-        for name, risk in s.risks.items():
-            keep *= 1.0 - WEIGHTS[name] * risk
-        s.score = round(1.0 - keep, 4)
-    return scores
-
-
-def _interactions(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score]) -> None:
-    recent_from = as_of - timedelta(days=QUARTER_DAYS)
-    before_from = recent_from - timedelta(days=QUARTER_DAYS)
-    recent = func.sum(case((Interaction.occurred_at >= recent_from, 1), else_=0))
-    before = func.sum(case((Interaction.occurred_at < recent_from, 1), else_=0))
-    stmt = (select(Interaction.customer_id, recent.label("recent"), before.label("before"))
-            .where(Interaction.occurred_at >= before_from, Interaction.occurred_at < as_of)
-            .group_by(Interaction.customer_id))
-    for row in session.execute(stmt):
-        s = scores.get(row.customer_id)
-        if s is None or (row.before or 0) < MIN_INTERACTIONS:
+    orders = (select(Order.customer_id.label("customer_id"), func.count().label("n"),
+                     func.min(Order.placed_at).label("first"),
+                     func.max(Order.placed_at).label("last"),
+                     func.sum(case((Order.placed_at >= year_ago, Order.total),
+                                   else_=0)).label("spend_12m"))
+              .where(Order.status.in_(COUNTED_STATUSES), Order.placed_at < as_of)
+              .group_by(Order.customer_id).subquery("o"))
+    columns: list[Any] = [orders.c.customer_id, orders.c.n, orders.c.first, orders.c.last,
+                          orders.c.spend_12m]
+    joins = [_interactions(as_of), _complaints(as_of), _nps(as_of),
+             _came_back(as_of, came_back_until)]
+    stmt_from: Any = orders
+    for sub in joins:
+        if sub is None:
             continue
+        stmt_from = stmt_from.outerjoin(sub, sub.c.customer_id == orders.c.customer_id)
+        columns += [c for c in sub.c if c.name != "customer_id"]
+    names = {c.name for c in columns}
+    columns += [null().label(n) for n in ("recent", "before", "complaints", "nps",
+                                          "came_back") if n not in names]
+    return select(*columns).select_from(stmt_from).order_by(orders.c.customer_id)
+
+
+def _score(row: Any, as_of: datetime) -> Score:
+    first, last = _aware(row.first), _aware(row.last)
+    days_since = (as_of - last).total_seconds() / 86400
+    rhythm = ((last - first).total_seconds() / 86400 / (row.n - 1)
+              if row.n > 1 else DEFAULT_RHYTHM_DAYS)
+    rhythm = max(rhythm, 1.0)
+    overdue = days_since / rhythm
+    s = Score(row.customer_id, value_at_stake=Decimal(row.spend_12m or 0).quantize(
+        Decimal("0.01")))
+    if row.came_back is not None:
+        s.came_back = bool(row.came_back)
+    s.risks["purchase"] = min(max((overdue - 1) / 2, 0.0), 1.0)
+    if overdue >= 2:
+        if row.n > 1:
+            s.reasons.append(reason("purchase_rhythm", rhythm=round(rhythm),
+                                    days=int(days_since)))
+        else:
+            s.reasons.append(reason("single_order", days=int(days_since)))
+    if (row.before or 0) >= MIN_INTERACTIONS:
         drop = 1.0 - (row.recent or 0) / row.before
         if drop >= 0.5:
             s.risks["interactions"] = drop
             s.reasons.append(reason("interactions_drop", percent=round(drop * 100)))
+    if row.complaints:
+        s.risks["complaints"] = min(row.complaints / 3, 1.0)
+        if row.complaints >= 2:
+            s.reasons.append(reason("complaints", count=int(row.complaints),
+                                    days=COMPLAINT_DAYS))
+    if row.nps is not None and row.nps <= 6:
+        s.risks["nps"] = 1.0
+        s.reasons.append(reason("nps_detractor", score=int(row.nps)))
+    keep = 1.0
+    for name, risk in s.risks.items():
+        keep *= 1.0 - WEIGHTS[name] * risk
+    s.score = round(1.0 - keep, 4)
+    return s
 
 
-def _complaints(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score]) -> None:
+def _interactions(as_of: datetime) -> Subquery:
+    """Interactions in the last quarter (`recent`) and the one before (`before`)."""
+    recent_from = as_of - timedelta(days=QUARTER_DAYS)
+    before_from = recent_from - timedelta(days=QUARTER_DAYS)
+    recent = func.sum(case((Interaction.occurred_at >= recent_from, 1), else_=0))
+    before = func.sum(case((Interaction.occurred_at < recent_from, 1), else_=0))
+    return (select(Interaction.customer_id.label("customer_id"), recent.label("recent"),
+                   before.label("before"))
+            .where(Interaction.occurred_at >= before_from, Interaction.occurred_at < as_of)
+            .group_by(Interaction.customer_id).subquery("i"))
+
+
+def _came_back(as_of: datetime, until: datetime | None) -> Subquery | None:
+    if until is None:
+        return None
+    return (select(Order.customer_id.label("customer_id"),
+                   func.count().label("came_back"))
+            .where(Order.status.in_(COUNTED_STATUSES), Order.placed_at >= as_of,
+                   Order.placed_at < until)
+            .group_by(Order.customer_id).subquery("b"))
+
+
+def _complaints(as_of: datetime) -> Subquery | None:
+    """Complaint tickets opened in the last `COMPLAINT_DAYS` (if the service desk is
+    installed)."""
     ticket = _model("tickets")
     if ticket is None:
-        return
-    stmt = (select(ticket.customer_id, func.count().label("n"))
+        return None
+    return (select(ticket.customer_id.label("customer_id"),
+                   func.count().label("complaints"))
             .where(ticket.type == "complaint",
                    ticket.opened_at >= as_of - timedelta(days=COMPLAINT_DAYS),
                    ticket.opened_at < as_of)
-            .group_by(ticket.customer_id))
-    for row in session.execute(stmt):
-        s = scores.get(row.customer_id)
-        if s is None:
-            continue
-        s.risks["complaints"] = min(row.n / 3, 1.0)
-        if row.n >= 2:
-            s.reasons.append(reason("complaints", count=int(row.n), days=COMPLAINT_DAYS))
+            .group_by(ticket.customer_id).subquery("t"))
 
 
-def _nps(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score]) -> None:
+def _nps(as_of: datetime) -> Subquery | None:
+    """The latest NPS answer in the last year (if surveys are installed)."""
     answer, survey = _model("survey_answers"), _model("surveys")
     if answer is None or survey is None:
-        return
+        return None
     ranked = (select(answer.customer_id, answer.score,
                      func.row_number().over(partition_by=answer.customer_id,
                                             order_by=answer.answered_at.desc()).label("rn"))
@@ -208,13 +270,9 @@ def _nps(session: Session, as_of: datetime, scores: dict[uuid.UUID, Score]) -> N
               .where(survey.kind == "nps", answer.score.is_not(None),
                      answer.answered_at >= as_of - timedelta(days=365),
                      answer.answered_at < as_of)
-              .subquery())
-    stmt = select(ranked.c.customer_id, ranked.c.score).where(ranked.c.rn == 1)
-    for row in session.execute(stmt):
-        s = scores.get(row.customer_id)
-        if s is not None and row.score <= 6:
-            s.risks["nps"] = 1.0
-            s.reasons.append(reason("nps_detractor", score=int(row.score)))
+              .subquery("ranked"))
+    return (select(ranked.c.customer_id.label("customer_id"), ranked.c.score.label("nps"))
+            .where(ranked.c.rn == 1).subquery("n"))
 
 
 @dataclass(frozen=True)

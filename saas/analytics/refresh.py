@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from saas.analytics import baskets, churn, clv
 from saas.models.analytics import AnalyticsFit, ChurnScore, CustomerClv
-from saas.models.base import utcnow
-from saas.services import outbox
+from saas.models.base import new_id, utcnow
+from saas.models.outbox import OutboxEvent
+from saas.services.audit import _jsonable
 from saas.services.customers import bound_tenant
 from saas.tenancy import current_tenant_id
 
@@ -165,32 +166,94 @@ VALUABLE_QUANTILE = 0.75
 tenant's scored customers (by 12-month spend)."""
 
 
-def refresh_churn(session: Session, now: datetime | None = None) -> dict[str, Any]:
+EVENT_BATCH = 1_000
+
+
+def refresh_churn(session: Session, now: datetime | None = None,
+                  chunk_size: int = churn.CHUNK_SIZE) -> dict[str, Any]:
     """Score every customer, replace the stored scores, and emit `customer.at_risk` for
     each valuable customer who was not at risk at the previous computation (so plugins
-    hear about a customer turning at risk once, not every night)."""
+    hear about a customer turning at risk once, not every night; one event per customer,
+    since a plugin acts on one customer).
+
+    Chunk by chunk (`churn.score_chunks`, in customer-id order): the stored rows of the
+    chunk's id range are read for their old at-risk flag, deleted and replaced in two
+    set-based statements. A range replace rather than an upsert, because a customer who
+    no longer has a counted order must lose their stored score too. "Valuable" needs
+    the whole tenant's spend quantile, so only the candidates' ids and values are kept
+    until the end; their payloads are read back from the stored rows."""
     now = now or utcnow()
-    scores = churn.score_customers(session, now)
-    was_at_risk = set(session.scalars(select(ChurnScore.id).where(ChurnScore.at_risk)))
-    session.execute(delete(ChurnScore).execution_options(synchronize_session=False))
-    values = [float(s.value_at_stake) for s in scores.values() if s.value_at_stake > 0]
-    threshold = float(np.quantile(values, VALUABLE_QUANTILE)) if values else 0.0
-    events = 0
-    for s in scores.values():
-        if (s.at_risk and s.customer_id not in was_at_risk and s.value_at_stake > 0
-                and float(s.value_at_stake) >= threshold):
-            outbox.emit(session, "customer.at_risk", "customer", s.customer_id,
-                        {"score": s.score, "reasons": s.reasons,
-                         "value_at_stake": str(s.value_at_stake)})
-            events += 1
     tenant_id = current_tenant_id(session)
-    if scores:
-        _insert(session, ChurnScore, (
-            {"tenant_id": tenant_id, "id": s.customer_id, "score": s.score,
-             "at_risk": s.at_risk, "reasons": s.reasons, "value_at_stake": s.value_at_stake,
-             "computed_at": now, "created_at": now} for s in scores.values()))
-    return {"customers": len(scores), "events": events,
-            "at_risk": sum(1 for s in scores.values() if s.at_risk)}
+    values: list[np.ndarray] = []
+    candidates: list[tuple[uuid.UUID, float]] = []
+    customers = at_risk = 0
+    after: uuid.UUID | None = None
+    for chunk in churn.score_chunks(session, now, chunk_size):
+        if not chunk:
+            continue
+        upto = chunk[-1].customer_id
+        was_at_risk = _replace_scores(session, tenant_id, chunk, after, upto, now)
+        after = upto
+        values.append(np.fromiter((float(s.value_at_stake) for s in chunk
+                                   if s.value_at_stake > 0), dtype=float))
+        candidates += [(s.customer_id, float(s.value_at_stake)) for s in chunk
+                       if s.at_risk and s.value_at_stake > 0
+                       and s.customer_id not in was_at_risk]
+        customers += len(chunk)
+        at_risk += sum(1 for s in chunk if s.at_risk)
+    _replace_scores(session, tenant_id, [], after, None, now)  # customers past the last
+    positive = np.concatenate(values) if values else np.empty(0)
+    threshold = float(np.quantile(positive, VALUABLE_QUANTILE)) if positive.size else 0.0
+    events = _emit_at_risk(session, tenant_id,
+                           [cid for cid, value in candidates if value >= threshold])
+    return {"customers": customers, "events": events, "at_risk": at_risk}
+
+
+def _replace_scores(session: Session, tenant_id: uuid.UUID, chunk: list[churn.Score],
+                    after: uuid.UUID | None, upto: uuid.UUID | None,
+                    now: datetime) -> set[uuid.UUID]:
+    """Replace the stored scores of ids in (`after`, `upto`] by `chunk`; returns the ids
+    that were stored as at risk."""
+    bounds = [c for c in (ChurnScore.id > after if after is not None else None,
+                          ChurnScore.id <= upto if upto is not None else None)
+              if c is not None]
+    was_at_risk = set(session.scalars(select(ChurnScore.id)
+                                      .where(ChurnScore.at_risk.is_(True), *bounds)))
+    session.execute(delete(ChurnScore).where(*bounds)
+                    .execution_options(synchronize_session=False))
+    _insert(session, ChurnScore, (
+        {"tenant_id": tenant_id, "id": s.customer_id, "score": s.score,
+         "at_risk": s.at_risk, "reasons": s.reasons, "value_at_stake": s.value_at_stake,
+         "computed_at": now, "created_at": now} for s in chunk))
+    return was_at_risk
+
+
+def _emit_at_risk(session: Session, tenant_id: uuid.UUID,
+                  customer_ids: list[uuid.UUID]) -> int:
+    """`customer.at_risk` for each customer, with the stored score as payload: the rows
+    `outbox.emit` would write, inserted a batch at a time (tens of thousands of flushed
+    ORM objects were most of the old job's time), each delivered after commit."""
+    from saas.jobs.queue import enqueue_after_commit
+
+    for i in range(0, len(customer_ids), EVENT_BATCH):
+        batch = customer_ids[i:i + EVENT_BATCH]
+        stored = {row.id: row for row in session.execute(
+            select(ChurnScore.id, ChurnScore.score, ChurnScore.reasons,
+                   ChurnScore.value_at_stake).where(ChurnScore.id.in_(batch)))}
+        created = utcnow()
+        rows = []
+        for cid in batch:
+            s = stored[cid]
+            event_id = new_id()
+            rows.append({"tenant_id": tenant_id, "id": event_id, "created_at": created,
+                         "name": "customer.at_risk", "entity_type": "customer",
+                         "entity_id": str(cid), "status": "pending", "attempts": 0,
+                         "payload": _jsonable({"score": s.score, "reasons": s.reasons,
+                                               "value_at_stake": str(s.value_at_stake)})})
+            enqueue_after_commit(session, "saas.jobs.outbox:deliver_event", tenant_id,
+                                 event_id)
+        _insert(session, OutboxEvent, rows)
+    return len(customer_ids)
 
 
 def refresh_all(session: Session, now: datetime | None = None) -> dict[str, Any]:

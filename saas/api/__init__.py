@@ -7,10 +7,27 @@ from __future__ import annotations
 
 import sys
 
+import marshmallow as ma
 from flask import Flask
-from flask_smorest import Api
+from flask_smorest import Api, Blueprint
+from webargs.flaskparser import FlaskParser
 
 from saas.discovery import modules_with
+
+
+class ApiParser(FlaskParser):
+    """Query strings are checked like bodies: webargs drops an unknown query parameter
+    by default, so a typo (`?teir=gold`) silently returned the unfiltered list. Now it
+    is a 422 naming the parameter; an endpoint that takes open-ended filters says so
+    with `unknown=INCLUDE` on its `@blp.arguments`."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": ma.RAISE, "querystring": ma.RAISE}
+
+
+# Set before any API module is imported (they are submodules of this package): the
+# parser is bound when `@blp.arguments` decorates a view.
+Blueprint.ARGUMENTS_PARSER = ApiParser()
 
 ERROR_SCHEMA = {
     "type": "object",

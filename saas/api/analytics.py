@@ -13,6 +13,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import and_, select
 
 from saas.analytics import backtest, baskets, churn
+from saas.api import privacy as privacy_api
 from saas.api.common import Schema, api_actor, current_tenant, require
 from saas.api.pagination import page_args, page_schema, paginate
 from saas.extensions import db
@@ -20,11 +21,37 @@ from saas.jobs.queue import enqueue_after_commit
 from saas.models.analytics import AnalyticsFit, AssociationRule, ChurnScore, CustomerClv
 from saas.models.customers import Customer
 from saas.models.tenant import Staff
-from saas.services import row_scope
+from saas.services import field_access, row_scope
+from saas.services.errors import InvalidInput
 
 blp = Blueprint("api_analytics", __name__, url_prefix="/analytics",
                 description="Customer lifetime value, bought-together rules and churn "
                             "scores, recomputed by background jobs.")
+
+# Money derived from a customer's order amounts (issue 11): absent for roles that may not
+# see `order_amounts`, like `spend` in key figures. Counts, rates and P(alive) stay.
+CLV_AMOUNTS = ("monetary", "expected_spend", "clv")
+CHURN_AMOUNTS = ("value_at_stake",)
+OWNER_FILTERS = ("owner_id", "department")
+
+
+def _without_amounts(data: dict, keys: tuple[str, ...]) -> dict:
+    """`data` without `keys` when the caller's role may not see order amounts."""
+    if not privacy_api.request_access().can_see(field_access.ORDER_AMOUNTS):
+        for key in keys:
+            data.pop(key, None)
+    return data
+
+
+def _check_owner_filters(args: dict) -> None:
+    """A filter on the customers' owner is refused (422) when the role may not see who
+    owns a customer: the answer would tell it, as a customer-list filter would."""
+    if privacy_api.request_access().can_see("owner_id"):
+        return
+    errors = {key: ["You may not filter on this field."] for key in OWNER_FILTERS
+              if args.get(key)}
+    if errors:
+        raise InvalidInput("The filter has errors.", errors)
 
 
 class ClvSchema(Schema):
@@ -40,6 +67,10 @@ class ClvSchema(Schema):
     clv = ma.fields.Decimal(as_string=True)
     currency = ma.fields.String()
     computed_at = ma.fields.DateTime()
+
+    @ma.post_dump
+    def _hide_amounts(self, data, **kwargs):
+        return _without_amounts(data, CLV_AMOUNTS)
 
 
 class FitSchema(Schema):
@@ -62,6 +93,10 @@ class ChurnSchema(Schema):
         metadata={"description": "The same reasons as `{code, params}`."})
     value_at_stake = ma.fields.Decimal(as_string=True)
     computed_at = ma.fields.DateTime()
+
+    @ma.post_dump
+    def _hide_amounts(self, data, **kwargs):
+        return _without_amounts(data, CHURN_AMOUNTS)
 
 
 class RuleSchema(Schema):
@@ -123,8 +158,11 @@ RuleListArgs = page_args("AnalyticsRuleListArgs", sorts=("lift", "confidence", "
 @blp.arguments(ClvListArgs, location="query")
 @blp.response(200, page_schema(ClvSchema))
 def list_clv(args):
-    """Per-customer expected purchases (90 days), P(alive) and 52-week CLV."""
-    return paginate(db.session, select(CustomerClv), args,
+    """Per-customer expected purchases (90 days), P(alive) and 52-week CLV of the
+    customers in the caller's row scope."""
+    stmt = row_scope.limit_by_customer(db.session, api_actor(), select(CustomerClv),
+                                       CustomerClv.id)
+    return paginate(db.session, stmt, args,
                     columns={"clv": CustomerClv.clv, "p_alive": CustomerClv.p_alive,
                              "expected_purchases_90d": CustomerClv.expected_purchases_90d},
                     tiebreak=CustomerClv.id)
@@ -179,8 +217,11 @@ def list_bundles():
 @blp.arguments(ChurnListArgs, location="query")
 @blp.response(200, page_schema(ChurnSchema))
 def list_churn(args):
-    """Churn scores with reasons; filter at-risk customers and by owner."""
-    stmt = select(ChurnScore)
+    """Churn scores with reasons of the customers in the caller's row scope; filter
+    at-risk customers and by owner."""
+    _check_owner_filters(args)
+    stmt = row_scope.limit_by_customer(db.session, api_actor(), select(ChurnScore),
+                                       ChurnScore.id)
     if args.get("at_risk") is not None:
         stmt = stmt.where(ChurnScore.at_risk.is_(args["at_risk"]))
     if args.get("owner_id"):

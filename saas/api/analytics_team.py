@@ -10,9 +10,10 @@ from flask_babel import gettext
 from flask_smorest import Blueprint
 
 from saas.analytics import churn
+from saas.api import privacy as privacy_api
 from saas.api.common import Schema, api_actor, require
 from saas.extensions import db
-from saas.services import at_risk, staff_kpis
+from saas.services import at_risk, field_access, staff_kpis
 
 blp = Blueprint("api_analytics_team", __name__, url_prefix="/analytics",
                 description="Staff KPIs, the leaderboard and at-risk customers per owner.")
@@ -88,6 +89,17 @@ class AtRiskSchema(Schema):
     p_alive = ma.fields.Float(allow_none=True)
     clv = ma.fields.Decimal(as_string=True, allow_none=True)
     computed_at = ma.fields.DateTime()
+
+    @ma.post_dump
+    def _hide_fields(self, data, **kwargs):
+        """Amounts and the owner are left out for roles that may not see them (issue 11)."""
+        access = privacy_api.request_access()
+        for key, names in ((field_access.ORDER_AMOUNTS, at_risk.AMOUNTS),
+                           ("owner_id", at_risk.OWNER)):
+            if not access.can_see(key):
+                for name in names:
+                    data.pop(name, None)
+        return data
 
 
 class AtRiskListSchema(Schema):

@@ -28,17 +28,6 @@ class CareRuleSchema(Schema):
     active = ma.fields.Boolean()
 
 
-class CareRuleCreateSchema(Schema):
-    name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(CARE_KINDS))
-    channel = ma.fields.String(required=True)
-    subject = ma.fields.String(allow_none=True)
-    template = ma.fields.String(required=True)
-    days_after = ma.fields.Integer(allow_none=True)
-    reward_id = ma.fields.UUID(allow_none=True)
-    active = ma.fields.Boolean()
-
-
 class CareRuleUpdateSchema(Schema):
     name = ma.fields.String()
     channel = ma.fields.String()
@@ -47,6 +36,13 @@ class CareRuleUpdateSchema(Schema):
     days_after = ma.fields.Integer(allow_none=True)
     reward_id = ma.fields.UUID(allow_none=True)
     active = ma.fields.Boolean()
+
+
+class CareRuleCreateSchema(CareRuleUpdateSchema):
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(CARE_KINDS))
+    channel = ma.fields.String(required=True)
+    template = ma.fields.String(required=True)
 
 
 class CareSendSchema(Schema):

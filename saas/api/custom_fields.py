@@ -25,6 +25,11 @@ class CustomFieldSchema(Schema):
     required = ma.fields.Boolean()
     choices = ma.fields.List(ma.fields.String())
     position = ma.fields.Integer()
+    sensitive = ma.fields.Boolean(metadata={
+        "description": "Values encrypted at rest (exact-match filters only)."})
+    sensitive_state = ma.fields.String(metadata={
+        "description": "Where the stored values are while they move: plain, "
+                       "encrypting, encrypted, decrypting."})
 
 
 class CustomFieldUpdateSchema(Schema):
@@ -32,6 +37,9 @@ class CustomFieldUpdateSchema(Schema):
     required = ma.fields.Boolean()
     choices = ma.fields.List(ma.fields.String())
     position = ma.fields.Integer()
+    sensitive = ma.fields.Boolean(metadata={
+        "description": "Mark sensitive: values encrypted at rest, moved by a job; 409 "
+                       "when a tier rule or segment uses the field."})
 
 
 class CustomFieldCreateSchema(CustomFieldUpdateSchema):

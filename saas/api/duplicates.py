@@ -5,6 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask_smorest import Blueprint
 
+from saas.api import privacy as privacy_api
 from saas.api.common import Schema, api_actor, require
 from saas.extensions import db
 from saas.services import duplicates, merge, row_scope
@@ -22,14 +23,27 @@ class DuplicateCustomerSchema(Schema):
     external_id = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
 
+    @ma.post_dump
+    def _hide_fields(self, data, **kwargs):
+        """Masked fields masked, hidden ones left out, as on `GET /customers` (issue 11)."""
+        return privacy_api.redact_customer(data)
+
 
 class DuplicatePairSchema(Schema):
     first = ma.fields.Nested(DuplicateCustomerSchema)
     second = ma.fields.Nested(DuplicateCustomerSchema)
     reasons = ma.fields.List(ma.fields.String(), metadata={
         "description": "same_email, same_phone, same_name, similar_name_same_address"})
-    detail = ma.fields.List(ma.fields.String(), metadata={
-        "description": "The shared value behind each reason."})
+    detail = ma.fields.List(ma.fields.String(allow_none=True), metadata={
+        "description": "The shared value behind each reason: masked when the caller's "
+                       "role sees that field masked, null when it is hidden."})
+
+    @ma.post_dump
+    def _hide_detail(self, data, **kwargs):
+        data["detail"] = duplicates.redacted_detail(privacy_api.request_access(),
+                                                    data.get("reasons") or [],
+                                                    data.get("detail") or [])
+        return data
 
 
 class DuplicateListSchema(Schema):

@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, NotFound, default_exceptions
 
 from saas.extensions import db
 from saas.services.errors import ServiceError
+from saas.uploads import megabytes
 
 log = logging.getLogger("saas.api")
 
@@ -105,6 +106,8 @@ def _http_error(exc: HTTPException) -> Response:
         headers["Allow"] = ", ".join(exc.valid_methods)
     if status == 429 and exc.get_headers():
         headers.update({k: v for k, v in exc.get_headers() if k.lower() == "retry-after"})
+    if status == 413:
+        message = f"The request body is larger than {megabytes(request.max_content_length)} MB."
     if status >= 500:
         message = MESSAGES[500]
     return error_response(status, message, errors, headers=headers)

@@ -14,7 +14,8 @@ from saas.api.common import Schema, api_actor, require
 from saas.api.pagination import keyset_page
 from saas.extensions import db
 from saas.models.imports import IMPORT_ENTITIES, ImportJob
-from saas.services import import_fields, imports
+from saas.services import imports
+from saas.uploads import large_upload
 
 blp = Blueprint("api_imports", __name__, url_prefix="/imports",
                 description="Import customers, contacts, products, orders and interactions "
@@ -32,7 +33,11 @@ class ImportJobSchema(Schema):
     columns = ma.fields.List(ma.fields.String())
     mapping = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
     targets = ma.fields.Method("_targets", metadata={
-        "description": "Fields a column can be mapped to (custom fields as cf.<key>)."})
+        "description": "Fields a column can be mapped to (custom fields as cf.<key>); "
+                       "fields hidden from the caller's role are left out."})
+    read_only_targets = ma.fields.Method("_read_only_targets", metadata={
+        "description": "Those of `targets` the caller's role may see but not change: "
+                       "mapping a column to one is refused (403)."})
     status = ma.fields.String(metadata={"description": "uploaded, queued, running, done, "
                                                        "failed"})
     total_rows = ma.fields.Integer()
@@ -48,7 +53,11 @@ class ImportJobSchema(Schema):
     finished_at = ma.fields.DateTime(allow_none=True)
 
     def _targets(self, job: ImportJob) -> list[str]:
-        return import_fields.targets(db.session, job.entity)
+        return list(imports.target_access(db.session, api_actor(), job.entity))
+
+    def _read_only_targets(self, job: ImportJob) -> list[str]:
+        return [t for t, level in imports.target_access(db.session, api_actor(),
+                                                        job.entity).items() if level != "write"]
 
     def _progress(self, job: ImportJob) -> int:
         if job.status == "done":
@@ -119,12 +128,13 @@ def list_imports(args):
 
 
 @blp.route("", methods=["POST"])
+@large_upload
 @require("customers.write")
 @blp.arguments(ImportUploadForm, location="form")
 @blp.arguments(ImportUploadFiles, location="files")
 @blp.response(201, ImportJobSchema)
 def upload_import(form, files):
-    """Bodies over MAX_CONTENT_LENGTH are refused with 413 before they are read."""
+    """Bodies over IMPORT_MAX_BYTES are refused with 413 before they are read."""
     upload = files["file"]
     job = imports.upload(db.session, api_actor(), form["entity"], upload.filename or "",
                          upload.stream)

@@ -149,15 +149,17 @@ def put_settings(data, name: str):
 @require(PERMISSION)
 @blp.response(200, PluginDetailSchema)
 def enable(name: str):
-    plugin_service.set_enabled(db.session, api_actor(), name, True)
-    db.session.commit()
-    return _detail(name)
+    return _set_enabled(name, True)
 
 
 @blp.route("/<string:name>/disable", methods=["POST"])
 @require(PERMISSION)
 @blp.response(200, PluginDetailSchema)
 def disable(name: str):
-    plugin_service.set_enabled(db.session, api_actor(), name, False)
+    return _set_enabled(name, False)
+
+
+def _set_enabled(name: str, enabled: bool):
+    plugin_service.set_enabled(db.session, api_actor(), name, enabled)
     db.session.commit()
     return _detail(name)

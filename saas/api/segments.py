@@ -26,7 +26,8 @@ class SegmentWithCountSchema(SegmentSchema):
         "description": "Null while the rule has problems."})
     problems = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(
         ma.fields.String()), metadata={"description": "What in the stored rule no longer "
-                                       "exists (a deleted custom field or tier), by path."})
+                                       "exists (a deleted custom field or tier) or "
+                                       "names a field hidden from the caller, by path."})
 
 
 class SegmentCreateSchema(Schema):
@@ -95,7 +96,9 @@ def create_segment(data):
 @blp.arguments(SegmentRuleSchema)
 @blp.response(200, SegmentCountSchema)
 def count_rule(data):
-    return {"count": segment_service.preview_count(db.session, data["rule"])}
+    """Customers in the caller's row scope matching the rule; a rule on a field hidden
+    from the caller is a 422 naming it."""
+    return {"count": segment_service.preview_count(db.session, data["rule"], api_actor())}
 
 
 @blp.route("/<uuid:segment_id>")
@@ -103,10 +106,11 @@ def count_rule(data):
 @blp.response(200, SegmentWithCountSchema)
 def get_segment(segment_id):
     segment = segment_service.get_segment(db.session, segment_id)
-    problems = segment_service.rule_problems(db.session, segment)
+    problems = segment_service.rule_problems(db.session, segment, api_actor())
     return {"id": segment.id, "name": segment.name, "description": segment.description,
             "rule": segment.rule, "created_at": segment.created_at, "problems": problems,
-            "count": None if problems else segment_service.count(db.session, segment_id)}
+            "count": None if problems else segment_service.count(db.session, segment_id,
+                                                                 api_actor())}
 
 
 @blp.route("/<uuid:segment_id>", methods=["PATCH"])
@@ -131,4 +135,6 @@ def delete_segment(segment_id):
 @require("customers.read")
 @blp.response(200, SegmentMemberSchema(many=True))
 def members(segment_id):
-    return segment_service.members(db.session, segment_id, limit=200)
+    """Members in the caller's row scope; 422 when the rule names a field hidden from
+    the caller."""
+    return segment_service.members(db.session, segment_id, limit=200, actor=api_actor())

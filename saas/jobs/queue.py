@@ -78,6 +78,10 @@ def enqueue_after_commit(session: Session, path: str, *args: Any, **kwargs: Any)
 
 
 def _flush_pending(session: Session) -> None:
+    # SQLAlchemy fires after_commit for a SAVEPOINT release too; the data is only visible
+    # to a job once the outermost transaction commits.
+    if session.in_nested_transaction():
+        return
     pending = session.info.pop(PENDING_KEY, [])
     for path, args, kwargs in pending:
         try:

@@ -47,6 +47,8 @@ PERIODIC: list[Periodic] = [
     Periodic("campaign-tick", "saas.jobs.campaigns:tick_all", interval=60),
     Periodic("privacy-retention", "saas.jobs.retention:apply_all_tenants",
              cron="15 4 * * *"),
+    Periodic("plugin-delivery-retention", "saas.jobs.delivery_retention:purge_all_tenants",
+             cron="40 4 * * *"),
     Periodic("analytics-nightly", "saas.jobs.analytics:recompute_all_tenants",
              cron="45 2 * * *"),
     Periodic("dashboard-refresh", "saas.jobs.analytics:refresh_all_dashboards",

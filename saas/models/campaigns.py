@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
+from saas.crypto import EncryptedText, register_encrypted
 from saas.models.base import Base, TenantScoped, UTCDateTime, tenant_fk, utcnow
 
 CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "paused", "completed", "cancelled")
@@ -100,7 +101,7 @@ class CampaignRecipient(TenantScoped, Base):
     batch: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     reason: Mapped[str | None] = mapped_column(String(300))
-    address: Mapped[str | None] = mapped_column(String(254))
+    address: Mapped[str | None] = mapped_column(EncryptedText())  # issue 11: at rest
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -108,3 +109,6 @@ class CampaignRecipient(TenantScoped, Base):
     click_count: Mapped[int] = mapped_column(Integer, default=0)
     first_clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+register_encrypted(CampaignRecipient, "address")

@@ -9,15 +9,21 @@ backend and lets duplicate detection group on it. The address has a blind index 
 own (`address_index`) for "same address" duplicates.
 Tags and custom fields are JSON (JSONB with GIN indexes on PostgreSQL, so `@>` filters
 use an index); the name has a pg_trgm GIN index on PostgreSQL for substring search.
+Values of custom fields the admin marked sensitive live apart, in one encrypted JSON
+object (`sensitive_fields`) with their blind indexes in `sensitive_index`; Python sees
+one merged `custom_fields` either way (see `Customer.custom_fields`).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     Index,
@@ -26,12 +32,24 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    event,
+    false,
     func,
+    inspect,
     literal_column,
+    select,
 )
-from sqlalchemy.orm import Mapped, mapped_column, validates
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, Session, mapped_column, validates
 
-from saas.crypto import EncryptedList, EncryptedText, blind_index, register_encrypted
+from saas.crypto import (
+    EncryptedJSON,
+    EncryptedList,
+    EncryptedText,
+    blind_index,
+    register_encrypted,
+)
 from saas.models.base import Base, TenantScoped, UTCDateTime, tenant_fk, utcnow
 from saas.models.types import JSONType
 
@@ -63,6 +81,8 @@ class Customer(TenantScoped, Base):
               postgresql_ops={"tags": "jsonb_path_ops"}),
         Index("ix_customers_custom_fields", "custom_fields", postgresql_using="gin",
               postgresql_ops={"custom_fields": "jsonb_path_ops"}),
+        Index("ix_customers_sensitive_index", "sensitive_index", postgresql_using="gin",
+              postgresql_ops={"sensitive_index": "jsonb_path_ops"}),
         # Two-character name search (migration 0017, PostgreSQL only).
         Index("ix_customers_name_bigrams",
               func.customer_name_bigrams(literal_column("name")).label("name_bigrams"),
@@ -91,12 +111,41 @@ class Customer(TenantScoped, Base):
     source_channel: Mapped[str | None] = mapped_column(String(40))
     lifecycle_stage: Mapped[str] = mapped_column(String(20), default="lead")
     consent: Mapped[dict] = mapped_column(JSONType, default=dict)
-    custom_fields: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Values of non-sensitive custom fields; use `custom_fields`, which merges both.
+    plain_custom_fields: Mapped[dict] = mapped_column("custom_fields", JSONType,
+                                                      default=dict)
+    # Values of the custom fields the admin marked sensitive (one Fernet token) and the
+    # blind index of each value (`custom_field_index`), for exact-match filters.
+    sensitive_fields: Mapped[dict | None] = mapped_column(EncryptedJSON())
+    sensitive_index: Mapped[list | None] = mapped_column(
+        JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql"))
     notes: Mapped[str | None] = mapped_column(Text)
     external_id: Mapped[str | None] = mapped_column(String(100))
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow,
                                                  onupdate=utcnow)
+
+    @hybrid_property
+    def custom_fields(self) -> dict[str, Any]:
+        """Every custom field value, sensitive or not: callers never need to know where
+        a value is stored. A plain value wins over an encrypted one of the same key
+        (only possible while a field is switched back to plain)."""
+        return {**(self.sensitive_fields or {}), **(self.plain_custom_fields or {})}
+
+    @custom_fields.inplace.setter
+    def _set_custom_fields(self, value: dict[str, Any] | None) -> None:
+        # Held in the plain column until the flush, which moves the sensitive keys
+        # (`_split_sensitive_values`): a new customer has no session to ask yet.
+        self.plain_custom_fields = dict(value or {})
+        self.sensitive_fields = None
+        self.sensitive_index = None
+
+    @custom_fields.inplace.expression
+    @classmethod
+    def _custom_fields_expression(cls):
+        """In SQL only the plain values exist: rules and filters over JSON cannot read
+        an encrypted value (sensitive fields are filtered through `sensitive_index`)."""
+        return cls.plain_custom_fields
 
     @validates("address")
     def _keep_address_index(self, _key: str, value: str | None) -> str | None:
@@ -113,8 +162,56 @@ def address_key(address: str | None,
     return index(text) if text else None
 
 
-for _column in ("phone", "email", "phones", "emails", "wechat_id", "address"):
+for _column in ("phone", "email", "phones", "emails", "wechat_id", "address",
+                "sensitive_fields"):
     register_encrypted(Customer, _column)
+
+
+def custom_field_index(key: str, value: Any,
+                       index: Callable[[str], str] = blind_index) -> list[str]:
+    """The blind indexes of one sensitive custom field value (one per item of a
+    multi-choice list), as stored in `customers.sensitive_index` and asked for by an
+    exact-match filter; the key is part of the hash, so equal values of two fields
+    differ."""
+    items = value if isinstance(value, list) else [value]
+    return [index(f"cf.{key}=" + json.dumps(item, ensure_ascii=False, sort_keys=True))
+            for item in items]
+
+
+def sensitive_index_of(values: dict[str, Any] | None,
+                       index: Callable[[str], str] = blind_index) -> list[str] | None:
+    """`sensitive_index` for the sensitive values of one customer (None when none)."""
+    hashes = sorted({h for k, v in (values or {}).items()
+                     for h in custom_field_index(k, v, index)})
+    return hashes or None
+
+
+def sensitive_keys(session: Session) -> frozenset[str]:
+    """Keys of the bound tenant's custom fields marked sensitive."""
+    with session.no_autoflush:
+        return frozenset(session.scalars(select(CustomFieldDefinition.key).where(
+            CustomFieldDefinition.sensitive.is_(True))))
+
+
+@event.listens_for(Session, "before_flush")
+def _split_sensitive_values(session: Session, _context: Any, _instances: Any) -> None:
+    """Move values of sensitive custom fields out of the plain JSON column into the
+    encrypted one (and index them) for every customer whose custom fields were set."""
+    changed = [obj for obj in (*session.new, *session.dirty)
+               if isinstance(obj, Customer)
+               and inspect(obj).attrs.plain_custom_fields.history.has_changes()]
+    if not changed:
+        return
+    keys = sensitive_keys(session)
+    for customer in changed:
+        plain = dict(customer.plain_custom_fields or {})
+        secret = dict(customer.sensitive_fields or {})
+        for key in [k for k in plain if k in keys]:
+            secret[key] = plain.pop(key)
+        if secret != (customer.sensitive_fields or {}):
+            customer.plain_custom_fields = plain
+            customer.sensitive_fields = secret or None
+        customer.sensitive_index = sensitive_index_of(secret)
 
 
 class CustomerLookup(TenantScoped, Base):
@@ -144,6 +241,12 @@ class CustomFieldDefinition(TenantScoped, Base):
     required: Mapped[bool] = mapped_column(Boolean, default=False)
     choices: Mapped[list] = mapped_column(JSONType, default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    # Marked sensitive by the admin: values encrypted at rest. `sensitive_state` says
+    # where the stored values are while the move job runs: plain, encrypting,
+    # encrypted, decrypting.
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sensitive_state: Mapped[str] = mapped_column(String(20), default="plain",
+                                                 server_default="plain")
 
 
 class Contact(TenantScoped, Base):

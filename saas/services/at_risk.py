@@ -3,7 +3,11 @@
 Reads the stored churn scores (`churn_scores`, refreshed by the analytics job) so the
 list is one indexed query. By default a person sees the customers they own; someone with
 `reports.read` (a manager) may pick another owner, a department, or everyone. The
-customers row scope of the role (`saas.services.row_scope`) still applies.
+customers row scope of the role (`saas.services.row_scope`) still applies, in SQL, and so
+do field levels: choosing another owner or a department is a filter on the customers'
+owner, refused when the role may not see owners (a customer-list filter on a hidden field
+is refused the same way). Hiding the amounts and owners in the rows is left to each
+surface (`AMOUNTS`, `OWNER`).
 """
 
 from __future__ import annotations
@@ -21,11 +25,15 @@ from saas.models.analytics import ChurnScore, CustomerClv
 from saas.models.customers import Customer
 from saas.models.tenant import Staff
 from saas.permissions import role_can
-from saas.services import row_scope
+from saas.services import field_access, row_scope
 from saas.services.context import Actor
-from saas.services.errors import Forbidden, NotFound
+from saas.services.errors import Forbidden, InvalidInput, NotFound
 
 MAX_ROWS = 500
+AMOUNTS = ("value_at_stake", "clv")
+"""Attributes derived from order amounts (hidden with `order_amounts`)."""
+OWNER = ("owner_id", "owner_name")
+"""Attributes naming the customer's owner (hidden with `owner_id`)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,10 @@ def list_at_risk(session: Session, actor: Actor, owner_id: uuid.UUID | None = No
     manager = role_can(actor.role, "reports.read")
     if (everyone or department or (owner_id and owner_id != actor.staff_id)) and not manager:
         raise Forbidden("Only managers can see other people's customers.")
+    if (department or (owner_id and owner_id != actor.staff_id)) and \
+            not field_access.access_for(session, actor.role).can_see("owner_id"):
+        raise InvalidInput("The filter has errors.", {
+            "owner_id" if owner_id else "department": ["You may not filter on this field."]})
     if owner_id is not None and session.scalars(
             select(Staff.id).where(Staff.id == owner_id)).first() is None:
         raise NotFound("No such staff member.")
@@ -74,9 +86,7 @@ def list_at_risk(session: Session, actor: Actor, owner_id: uuid.UUID | None = No
         stmt = stmt.where(Customer.owner_id == actor.staff_id)
     if department:
         stmt = stmt.where(Staff.department == department)
-    scope = row_scope.criterion(session, actor)
-    if scope is not None:
-        stmt = stmt.where(scope)
+    stmt = row_scope.apply(session, actor, stmt)
     stmt = stmt.order_by(ChurnScore.value_at_stake.desc(), ChurnScore.score.desc(),
                          ChurnScore.id).limit(max(1, min(limit, MAX_ROWS)))
     return [AtRisk(row.ChurnScore.id, row.name, row.owner_id, row.owner,

@@ -33,12 +33,49 @@ def apply_changes(obj: Any, values: dict[str, Any]) -> dict[str, list]:
     return changes
 
 
+HIDDEN = "[hidden]"
+"""Stands in the log for the value of an encrypted field: the entry says the field was
+set or changed, never what it holds."""
+
+
+def _hide(value: Any) -> Any:
+    return value if value in (None, "", [], {}) else HIDDEN
+
+
+def hide_encrypted(entity_type: str, action: str, changes: dict) -> dict:
+    """`changes` without the clear values of fields encrypted at rest.
+
+    The audit log is not encrypted, so a phone copied into it would undo the column's
+    encryption. The entity's table is `<entity_type>s` (customer -> customers, contact ->
+    contacts); its registered encrypted columns are hidden, empty values stay (they
+    reveal nothing and keep "phone removed" readable). An `.updated` entry holds
+    `[old, new]` pairs, each side hidden on its own."""
+    from saas.crypto import encrypted_columns
+
+    table = f"{entity_type}s"
+    secret = {c.column for c in encrypted_columns() if c.table.name == table}
+    if not secret or not changes:
+        return changes
+    pairs = action.endswith(".updated")
+    out = {}
+    for key, value in changes.items():
+        if key not in secret:
+            out[key] = value
+        elif pairs and isinstance(value, list | tuple) and len(value) == 2:
+            out[key] = [_hide(value[0]), _hide(value[1])]
+        else:
+            out[key] = _hide(value)
+    return out
+
+
 def record(session: Session, actor: Actor, action: str, entity_type: str,
            entity_id: Any = None, changes: dict | None = None) -> AuditEntry:
+    """One audit entry; values of encrypted fields are replaced by `HIDDEN`."""
     entry = AuditEntry(actor_id=actor.staff_id, actor_label=actor.label, action=action,
                        entity_type=entity_type,
                        entity_id=str(entity_id) if entity_id is not None else None,
-                       changes=_jsonable(changes or {}), ip=actor.ip,
+                       changes=_jsonable(hide_encrypted(entity_type, action,
+                                                        changes or {})), ip=actor.ip,
                        user_agent=actor.user_agent)
     session.add(entry)
     return entry

@@ -180,9 +180,13 @@ def create_rule(session: Session, actor: Actor, data: Mapping[str, Any]) -> Care
 def update_rule(session: Session, actor: Actor, rule_id: Any,
                 data: Mapping[str, Any]) -> CareRule:
     rule = get_rule(session, rule_id)
-    values = _clean_rule(session, data, rule)
-    _check_private_variables(session, actor, values, data)
-    if values["name"] != rule.name and session.scalars(select(CareRule.id).where(
+    if dict(data) == {"active": False}:
+        # Switching off never depends on the rest being valid (a withdrawn coupon...).
+        values: dict[str, Any] = {"active": False}
+    else:
+        values = _clean_rule(session, data, rule)
+        _check_private_variables(session, actor, values, data)
+    if values.get("name", rule.name) != rule.name and session.scalars(select(CareRule.id).where(
             CareRule.name == values["name"])).first():
         raise Conflict("A rule with this name exists.", {"name": ["This name is taken."]})
     changes = audit.apply_changes(rule, values)

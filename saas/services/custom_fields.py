@@ -2,6 +2,11 @@
 
 Values are checked on every write of a customer (form, API, import), so the JSON column
 only ever holds keys the tenant defined, each of the defined type.
+
+A field the admin marks sensitive has its values encrypted at rest
+(`customers.sensitive_fields`, see `Customer.custom_fields`); marking or unmarking moves
+the stored values in batches (`move_batch`, run by `saas.jobs.sensitive_fields`), while
+`sensitive_state` tells where they are.
 """
 
 from __future__ import annotations
@@ -12,10 +17,15 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from saas.models.customers import FIELD_TYPES, Customer, CustomFieldDefinition
+from saas.models.customers import (
+    FIELD_TYPES,
+    Customer,
+    CustomFieldDefinition,
+    sensitive_index_of,
+)
 from saas.services import audit, outbox
 from saas.services.context import Actor
 from saas.services.errors import Conflict, InvalidInput, NotFound
@@ -24,6 +34,11 @@ KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
 _TRUE = {"true", "1", "yes", "y", "on", "是"}
 _FALSE = {"false", "0", "no", "n", "off", "否"}
 MAX_TEXT = 2000
+BUILTIN_SENSITIVE = ("phones", "emails", "wechat_id", "address")
+"""Customer fields that are always encrypted (column types, deploy-wide): shown as
+sensitive and locked in the custom field admin."""
+SENSITIVE_STATES = ("plain", "encrypting", "encrypted", "decrypting")
+MOVE_BATCH = 500
 
 
 def list_definitions(session: Session) -> list[CustomFieldDefinition]:
@@ -61,7 +76,7 @@ def _clean_choices(type_: str, choices: Any, errors: dict[str, list[str]]) -> li
 
 def create_definition(session: Session, actor: Actor, key: str, label: str, type: str,
                       required: bool = False, choices: list[str] | None = None,
-                      position: int = 0) -> CustomFieldDefinition:
+                      position: int = 0, sensitive: bool = False) -> CustomFieldDefinition:
     errors: dict[str, list[str]] = {}
     key = (key or "").strip()
     if not KEY_RE.match(key):
@@ -78,11 +93,14 @@ def create_definition(session: Session, actor: Actor, key: str, label: str, type
         raise Conflict("A custom field with this key exists.", {"key": ["Already exists."]})
     definition = CustomFieldDefinition(key=key, label=label.strip(), type=type,
                                        required=bool(required), choices=cleaned,
-                                       position=int(position or 0))
+                                       position=int(position or 0),
+                                       sensitive=bool(sensitive),
+                                       sensitive_state="encrypted" if sensitive else "plain")
     session.add(definition)
     session.flush()
     audit.record(session, actor, "custom_field.created", "custom_field", definition.id,
-                 {"key": key, "type": type, "required": bool(required)})
+                 {"key": key, "type": type, "required": bool(required),
+                  "sensitive": bool(sensitive)})
     outbox.emit(session, "custom_field.created", "custom_field", definition.id, {"key": key})
     return definition
 
@@ -90,8 +108,15 @@ def create_definition(session: Session, actor: Actor, key: str, label: str, type
 def update_definition(session: Session, actor: Actor, definition_id: uuid.UUID | str,
                       label: str | None = None, required: bool | None = None,
                       choices: list[str] | None = None,
-                      position: int | None = None) -> CustomFieldDefinition:
-    """Change a definition; its key and type are fixed because stored values depend on them."""
+                      position: int | None = None,
+                      sensitive: bool | None = None) -> CustomFieldDefinition:
+    """Change a definition; its key and type are fixed because stored values depend on them.
+
+    Marking it sensitive (or not) takes effect for writes at once and queues the job
+    that moves the stored values (giving the same flag again while they move queues the
+    job again, e.g. after a worker outage); a field a tier rule or segment reads cannot
+    be made sensitive (their SQL cannot read an encrypted value): a Conflict lists
+    where."""
     definition = get_definition(session, definition_id)
     errors: dict[str, list[str]] = {}
     changes: dict[str, list] = {}
@@ -112,8 +137,20 @@ def update_definition(session: Session, actor: Actor, definition_id: uuid.UUID |
         changes["required"] = [definition.required, bool(required)]
     if position is not None and int(position) != definition.position:
         changes["position"] = [definition.position, int(position)]
+    if sensitive is not None and bool(sensitive) != definition.sensitive:
+        if sensitive:
+            _refuse_if_used_by_rules(session, definition)
+        changes["sensitive"] = [definition.sensitive, bool(sensitive)]
+        definition.sensitive_state = "encrypting" if sensitive else "decrypting"
+    moving = definition.sensitive_state in ("encrypting", "decrypting")
     for name, (_old, new) in changes.items():
         setattr(definition, name, new)
+    if "sensitive" in changes or (sensitive is not None and moving):
+        from saas.jobs.queue import enqueue_after_commit
+
+        session.flush()
+        enqueue_after_commit(session, "saas.jobs.sensitive_fields:move_values",
+                             definition.tenant_id, definition.id)
     if changes:
         audit.record(session, actor, "custom_field.updated", "custom_field", definition.id,
                      changes)
@@ -122,17 +159,139 @@ def update_definition(session: Session, actor: Actor, definition_id: uuid.UUID |
     return definition
 
 
+def encrypted_targets(session: Session) -> set[str]:
+    """`cf.<key>` of every field whose values are (or are becoming, or are still partly)
+    encrypted: set-based writers of plain JSON must leave these to the ORM path."""
+    return {f"cf.{d.key}" for d in list_definitions(session)
+            if d.sensitive or d.sensitive_state != "plain"}
+
+
+def _refuse_if_used_by_rules(session: Session, definition: CustomFieldDefinition) -> None:
+    from saas.services import field_access
+
+    found = field_access.usages(session, [f"cf.{definition.key}"])
+    if found:
+        raise Conflict("Tier rules or segments use this field; rules cannot read an "
+                       "encrypted value, so change them before marking it sensitive.",
+                       {"sensitive": [f"Used in {u.where} '{u.name}'." for u in found]})
+
+
+def move_batch(session: Session, definition_id: uuid.UUID | str,
+               after: uuid.UUID | None = None, limit: int = MOVE_BATCH
+               ) -> tuple[int, uuid.UUID | None]:
+    """Move one batch of a field's stored values to where its `sensitive` flag wants them.
+
+    Returns (values moved, id to continue after; None when every customer was seen).
+    Set-based per batch: one SELECT and one executemany UPDATE that rewrites the plain
+    JSON, the encrypted object and its blind index of a row together, so a crash leaves
+    each row either moved or not, and a re-run moves only what is left. A row written
+    since it was read (its `updated_at` changed) is left for the next pass: that write
+    already stored the value where the flag wanted it."""
+    definition = get_definition(session, definition_id)
+    key, encrypting = definition.key, definition.sensitive
+    table = Customer.__table__
+    mine = table.c.tenant_id == definition.tenant_id  # Core: no ORM tenant filter
+    stmt = select(table.c.id, table.c.custom_fields, table.c.sensitive_fields,
+                  table.c.updated_at).where(mine)
+    if encrypting:
+        stmt = stmt.where(_has_key(session, key))
+    else:
+        stmt = stmt.where(table.c.sensitive_fields.is_not(None))
+    if after is not None:
+        stmt = stmt.where(table.c.id > after)
+    rows = session.execute(stmt.order_by(table.c.id).limit(limit)).all()
+    updates = []
+    for cid, plain, secret, seen in rows:
+        plain, secret = dict(plain or {}), dict(secret or {})
+        if encrypting and key in plain:
+            secret[key] = plain.pop(key)
+        elif not encrypting and key in secret:
+            value = secret.pop(key)
+            plain.setdefault(key, value)
+        else:
+            continue
+        updates.append({"cid": cid, "seen": seen, "plain": plain, "secret": secret or None,
+                        "index": sensitive_index_of(secret)})
+    if updates:
+        session.execute(
+            update(table).where(and_(mine, table.c.id == bindparam("cid"),
+                                     table.c.updated_at == bindparam("seen")))
+            .values(custom_fields=bindparam("plain"), sensitive_fields=bindparam("secret"),
+                    sensitive_index=bindparam("index"), updated_at=bindparam("seen")),
+            updates, execution_options={"synchronize_session": False})
+    if len(rows) < limit:
+        return len(updates), None
+    return len(updates), rows[-1][0]
+
+
+def values_left(session: Session, definition_id: uuid.UUID | str) -> bool:
+    """Whether a value of the field is still stored on the wrong side of its flag."""
+    definition = get_definition(session, definition_id)
+    if definition.sensitive:
+        return session.scalar(select(Customer.id).where(
+            _has_key(session, definition.key)).limit(1)) is not None
+    table = Customer.__table__
+    for (secret,) in session.execute(select(table.c.sensitive_fields).where(
+            table.c.tenant_id == definition.tenant_id,
+            table.c.sensitive_fields.is_not(None))):
+        if definition.key in (secret or {}):
+            return True
+    return False
+
+
+def finish_move(session: Session, definition_id: uuid.UUID | str, moved: int) -> str:
+    """Record that the values are where the flag wants them (the state the UI shows)."""
+    definition = get_definition(session, definition_id)
+    state = "encrypted" if definition.sensitive else "plain"
+    if definition.sensitive_state != state:
+        definition.sensitive_state = state
+        audit.record(session, Actor.system("sensitive fields job"),
+                     "custom_field.values_moved", "custom_field",
+                     definition.id, {"key": definition.key, "state": state,
+                                     "moved": moved})
+    return state
+
+
+def _strip_sensitive(session: Session, definition: CustomFieldDefinition) -> None:
+    table = Customer.__table__
+    key, mine = definition.key, table.c.tenant_id == definition.tenant_id
+    after = None
+    while True:
+        stmt = select(table.c.id, table.c.sensitive_fields).where(
+            mine, table.c.sensitive_fields.is_not(None))
+        if after is not None:
+            stmt = stmt.where(table.c.id > after)
+        rows = session.execute(stmt.order_by(table.c.id).limit(MOVE_BATCH)).all()
+        updates = []
+        for cid, secret in rows:
+            if key in (secret or {}):
+                rest = {k: v for k, v in secret.items() if k != key}
+                updates.append({"cid": cid, "secret": rest or None,
+                                "index": sensitive_index_of(rest)})
+        if updates:
+            session.execute(update(table).where(mine, table.c.id == bindparam("cid")).values(
+                sensitive_fields=bindparam("secret"), sensitive_index=bindparam("index")),
+                updates, execution_options={"synchronize_session": False})
+        if len(rows) < MOVE_BATCH:
+            return
+        after = rows[-1][0]
+
+
 def delete_definition(session: Session, actor: Actor,
                       definition_id: uuid.UUID | str) -> None:
-    """Remove a definition and its values from every customer, in one statement."""
+    """Remove a definition and its values from every customer (plain values in one
+    statement; encrypted ones batch by batch, since only Python can read them)."""
     definition = get_definition(session, definition_id)
     key = definition.key
+    if definition.sensitive or definition.sensitive_state != "plain":
+        _strip_sensitive(session, definition)
     if session.get_bind().dialect.name == "postgresql":
         stripped = Customer.custom_fields.op("-")(key)
     else:
         stripped = func.json_remove(Customer.custom_fields, f'$."{key}"')
     session.execute(update(Customer).where(_has_key(session, key)).values(
-        custom_fields=stripped).execution_options(synchronize_session=False))
+        {Customer.plain_custom_fields: stripped})
+        .execution_options(synchronize_session=False))
     session.delete(definition)
     audit.record(session, actor, "custom_field.deleted", "custom_field", definition.id,
                  {"key": key})

@@ -21,7 +21,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
@@ -33,6 +43,7 @@ from saas.models.customers import (
     PURCHASING_POWER,
     Customer,
     CustomerLookup,
+    custom_field_index,
 )
 from saas.services import custom_fields
 from saas.services.errors import InvalidInput, NotFound
@@ -62,6 +73,7 @@ class CustomerQuery:
     unowned: bool = False
     tags: list[str] = field(default_factory=list)
     custom: dict[str, Any] = field(default_factory=dict)
+    custom_types: dict[str, Any] = field(default_factory=dict)
     consent: dict[str, str] = field(default_factory=dict)
     created_from: date | None = None
     created_to: date | None = None
@@ -69,6 +81,9 @@ class CustomerQuery:
     sort: str = DEFAULT_SORT
     segment_id: uuid.UUID | None = None
     segment_rule: dict | None = None
+    # Sensitive custom fields: key -> (blind indexes wanted, also match plain values
+    # while the move job runs).
+    sensitive: dict[str, tuple[list[str], bool]] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,7 +160,13 @@ def parse_filters(session: Session, raw: Mapping[str, Any]) -> CustomerQuery:
             except ValueError as exc:
                 errors[key] = [str(exc)]
                 continue
-            query.custom[name] = (coerced, definition.type)
+            if definition.sensitive_state == "plain":
+                query.custom[name] = (coerced, definition.type)
+            else:
+                query.sensitive[name] = (
+                    custom_field_index(name, coerced),
+                    definition.sensitive_state in ("encrypting", "decrypting"))
+                query.custom_types[name] = (coerced, definition.type)
         else:
             errors[key] = ["Unknown filter."]
     if errors:
@@ -252,6 +273,16 @@ def filtered(session: Session, query: CustomerQuery) -> Select:
         wanted = {k: ([v] if t == "multi_choice" and not isinstance(v, list) else v)
                   for k, (v, t) in query.custom.items()}
         stmt = stmt.where(_json_contains(session, Customer.custom_fields, wanted))
+    for name, (hashes, also_plain) in query.sensitive.items():
+        # Encrypted values are matched by their blind index (exact values only).
+        cond = _json_contains(session, Customer.sensitive_index, hashes)
+        if also_plain:
+            value, type_ = query.custom_types[name]
+            wanted = [value] if type_ == "multi_choice" and not isinstance(value, list) \
+                else value
+            cond = or_(cond, _json_contains(session, Customer.custom_fields,
+                                            {name: wanted}))
+        stmt = stmt.where(cond)
     if query.consent:
         wanted = {ch: {"status": status} for ch, status in query.consent.items()}
         stmt = stmt.where(_json_contains(session, Customer.consent, wanted))

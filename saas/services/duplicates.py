@@ -32,6 +32,10 @@ REASON_LABELS = {"same_email": "Same email", "same_phone": "Same phone",
                  "same_name": "Same name",
                  "similar_name_same_address": "Similar name and same address"}
 MAX_PAIRS = 200
+REASON_FIELDS = {"same_email": "emails", "same_phone": "phones",
+                 "similar_name_same_address": "address", "same_name": None}
+"""The protectable field (`field_access` key) whose value a reason's detail shows;
+None = the name, which every role sees."""
 
 
 @dataclass
@@ -124,6 +128,24 @@ def candidates(session: Session, limit: int = 50, reason: str | None = None) -> 
         pairs.append(Pair(people[a], people[b], [r for r, _ in reasons],
                           [_shown(people[a], r, d) for r, d in reasons]))
     return pairs
+
+
+def redacted_detail(access: Any, reasons: list[str], detail: list[str]) -> list[str | None]:
+    """`detail` as the viewer's role may see it (issue 11): the shared value masked when
+    its field is masked, None when hidden. The reason itself stays: that two records share
+    a phone says nothing about the phone."""
+    from saas.services import field_access
+
+    shown: list[str | None] = []
+    for reason, value in zip(reasons, detail, strict=False):
+        key = REASON_FIELDS.get(reason)
+        if key is None or access.can_see_clear(key):
+            shown.append(value)
+        elif key in access.hidden:
+            shown.append(None)
+        else:
+            shown.append(field_access.mask_value(key, value))
+    return shown
 
 
 def _shown(customer: Customer, reason: str, index: str) -> str:

@@ -5,9 +5,16 @@ Each row is checked with the customer service's own field rules (same messages a
 API), with the tenant's categories and custom field definitions loaded once instead of
 per row. Matching follows `customer_upsert.match`: external id, then each email, then each
 phone, ignoring merged customers; more than one candidate is an error for that row. The
-whole chunk is written with a handful of statements; one audit entry and one
-`customers.imported` event per chunk stand for its rows (per-row events for a million rows
-would drown the outbox).
+whole chunk is written with a handful of statements.
+
+Events are per customer, as the customer service emits them: `customer.created` for each
+new customer and `customer.updated` (payload `{"changed": [field names]}`) for each
+matched customer whose stored values the row changes; a row that changes nothing emits
+nothing. They are inserted with `INSERT ... SELECT` from the staging table in the same
+transaction, with ids in file order from one `outbox.EventIds` range per chunk, and the
+chunk's range is handed to one `deliver_batch` job after commit. Audit stays one entry per
+chunk (`customers.imported`, with the counts and row range): per-row audit entries would
+double the rows an import writes.
 
 Personal fields are encrypted in Python before the COPY (phones, emails, WeChat id,
 address as Fernet tokens) and phones/emails travel as their blind indexes, so neither
@@ -20,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,7 +35,7 @@ import phonenumbers
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from saas.crypto import batch_encryptor, indexer, join_list
+from saas.crypto import batch_encryptor, decrypt, indexer, join_list
 from saas.models.base import new_id
 from saas.models.customers import address_key
 from saas.services import audit, custom_fields, customers, outbox
@@ -174,6 +181,23 @@ def _secrets(clean: Mapping[str, Any], texts: list[str]) -> dict[str, int]:
     return slots
 
 
+def _compared(clean: Mapping[str, Any]) -> dict[str, Any]:
+    """What `_differences` needs of a row, if anything: its WeChat id, and its phones and
+    emails when one of them lists several items."""
+    compare: dict[str, Any] = {}
+    if clean.get("wechat_id"):
+        compare["wechat_id"] = clean["wechat_id"]
+    if any(len(clean.get(c) or ()) > 1 for c in ("phones", "emails")):
+        compare["exact"] = True
+        compare.update({c: list(clean[c]) for c in ("phones", "emails") if c in clean})
+    return compare
+
+
+def _decrypt_list(token: str | None) -> list[str]:
+    text = decrypt(token) if token is not None else ""
+    return text.split("\n") if text else []
+
+
 def _copy_text(value: Any) -> str:
     if value is None:
         return "\\N"
@@ -193,7 +217,7 @@ CREATE TEMP TABLE import_stage (
     kind text, purchasing_power text, category text, lifecycle_stage text,
     phones text, emails text, tags jsonb, birthday date, custom_fields jsonb,
     missing text, phone text, email text, address_index text,  -- phone/email '=': as the list
-    match_id uuid, error text, error_key text
+    match_id uuid, error text, error_key text, changed text[]
 ) ON COMMIT DROP
 """
 
@@ -286,6 +310,72 @@ FROM import_keys k JOIN import_stage s ON s.row_number = k.row_number
 WHERE s.match_id IS NULL AND s.error IS NULL AND k.kind IN ('phone', 'email')
 """
 
+# The fields a matched row changes, in the service's sorted order. Phones and emails are
+# compared as sets of blind indexes, the address by its blind index (so a change of case
+# or spacing only is not reported); lists of several items (where order matters) and the
+# WeChat id, which has no blind index, are decided in Python and passed in as row numbers.
+_KEYS_CHANGED = """CASE WHEN s.{column} IS NOT NULL AND CASE WHEN s.row_number = ANY(:exact)
+    THEN s.row_number = ANY(:{column}_differ)
+    ELSE ARRAY(SELECT k.value FROM import_keys k WHERE k.row_number = s.row_number
+               AND k.kind = '{kind}' ORDER BY k.value)
+      IS DISTINCT FROM ARRAY(SELECT l.value::text FROM customer_lookups l
+               WHERE l.tenant_id = c.tenant_id AND l.customer_id = c.id AND l.kind = '{kind}'
+               ORDER BY l.value) END THEN '{column}' END"""
+
+
+def _plain_changed(column: str, new: str = "") -> str:
+    new = new or f"s.{column}"
+    return (f"CASE WHEN s.{column} IS NOT NULL AND {new} IS DISTINCT FROM c.{column} "
+            f"THEN '{column}' END")
+
+
+_CHANGES = f"""
+UPDATE import_stage s SET changed = array_remove(ARRAY[
+    CASE WHEN s.address IS NOT NULL AND s.address_index IS DISTINCT FROM c.address_index
+        THEN 'address' END,
+    {_plain_changed("birthday")}, {_plain_changed("category")},
+    {_plain_changed("company_size")},
+    {_plain_changed("custom_fields", "c.custom_fields || s.custom_fields")},
+    {_plain_changed("department")},
+    {_KEYS_CHANGED.format(column="emails", kind="email")},
+    {_plain_changed("external_id")}, {_plain_changed("industry")}, {_plain_changed("kind")},
+    {_plain_changed("lifecycle_stage")}, {_plain_changed("name")}, {_plain_changed("notes")},
+    {_KEYS_CHANGED.format(column="phones", kind="phone")},
+    {_plain_changed("purchasing_power")}, {_plain_changed("source_channel")},
+    {_plain_changed("tags")},
+    CASE WHEN s.wechat_id IS NOT NULL AND (c.wechat_id IS NULL
+        OR s.row_number = ANY(:wechat_id_differ)) THEN 'wechat_id' END
+]::text[], NULL)
+FROM customers c
+WHERE c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = s.match_id
+  AND s.match_id IS NOT NULL AND s.error IS NULL
+"""
+
+_STORED_SECRETS = """
+SELECT s.row_number, c.wechat_id, c.phones, c.emails
+FROM import_stage s JOIN customers c
+  ON c.tenant_id = (SELECT CAST(:t AS uuid)) AND c.id = s.match_id
+WHERE s.match_id IS NOT NULL AND s.error IS NULL AND s.row_number = ANY(:rows)
+"""
+
+_EVENT_COLUMNS = ("INSERT INTO outbox_events (tenant_id, id, created_at, name, entity_type, "
+                  "entity_id, payload, status, attempts)")
+
+_CREATED_EVENTS = """{insert}
+SELECT :t, {event_id}, now(), 'customer.created', 'customer', s.id::text,
+    jsonb_build_object('kind', coalesce(s.kind, 'person'), 'category', s.category,
+                       'owner_id', NULL, 'lifecycle_stage', coalesce(s.lifecycle_stage, 'lead')),
+    'pending', 0
+FROM import_stage s WHERE s.match_id IS NULL AND s.error IS NULL
+"""
+
+_UPDATED_EVENTS = """{insert}
+SELECT :t, {event_id}, now(), 'customer.updated', 'customer', s.match_id::text,
+    jsonb_build_object('changed', to_jsonb(s.changed)), 'pending', 0
+FROM import_stage s
+WHERE s.match_id IS NOT NULL AND s.error IS NULL AND cardinality(s.changed) > 0
+"""
+
 # Statistics only for the columns the planner filters or joins on: sampling the long
 # ciphertext columns would cost more than the whole ANALYZE used to.
 _ANALYZE_STAGE = ("ANALYZE import_stage (row_number, id, external_id, name, missing, "
@@ -314,6 +404,8 @@ class Prepared:
     cells_of: dict[int, list[str]]
     failures: list[tuple[int, list[str], ServiceError]]
     plain_of: dict[str, str]
+    # Plain values a re-import compares with decrypted stored ones (see `_CHANGES`).
+    compare_of: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 class CopyCustomerRows(RowApplier):
@@ -337,6 +429,7 @@ class CopyCustomerRows(RowApplier):
         cells_of: dict[int, list[str]] = {}
         key_lines: list[str] = []
         plain_of: dict[str, str] = {}
+        compare_of: dict[int, dict[str, Any]] = {}
         index = self.index
         accepted: list[tuple[int, dict[str, Any], list[str], dict[str, int]]] = []
         texts: list[str] = []
@@ -351,6 +444,9 @@ class CopyCustomerRows(RowApplier):
                 continue
             self.remember_keys(number, keys)
             cells_of[number] = cells
+            compare = _compared(clean)
+            if compare:
+                compare_of[number] = compare
             accepted.append((number, clean, self.cleaner.missing(clean),
                              _secrets(clean, texts)))
             for kind, column in (("email", "emails"), ("phone", "phones")):
@@ -369,7 +465,7 @@ class CopyCustomerRows(RowApplier):
                       ",".join(missing) or None, sealed.get("phone"), sealed.get("email"),
                       sealed.get("address_index")]
             lines.append("\t".join(["\\N" if v is None else _copy_text(v) for v in record]))
-        return Prepared(lines, key_lines, cells_of, failures, plain_of)
+        return Prepared(lines, key_lines, cells_of, failures, plain_of, compare_of)
 
     def apply_prepared(self, prepared: Prepared) -> None:
         """The database half: report the rows that failed validation, stage, write."""
@@ -377,7 +473,7 @@ class CopyCustomerRows(RowApplier):
             self.fail(number, cells, exc)
         if prepared.lines:
             self._stage(prepared.lines, prepared.key_lines)
-            self._write(prepared.cells_of, prepared.plain_of)
+            self._write(prepared.cells_of, prepared.plain_of, prepared.compare_of)
 
     def _stage(self, lines: list[str], key_lines: list[str]) -> None:
         """COPY the clean rows, and their phones/emails one per row (for matching and
@@ -397,8 +493,10 @@ class CopyCustomerRows(RowApplier):
         self.session.execute(text(_ANALYZE_STAGE))
         self.session.execute(text("ANALYZE import_keys"))
 
-    def _write(self, cells_of: dict[int, list[str]], plain_of: dict[str, str]) -> None:
+    def _write(self, cells_of: dict[int, list[str]], plain_of: dict[str, str],
+               compare_of: dict[int, dict[str, Any]]) -> None:
         s, t = self.session, {"t": self.job.tenant_id}
+        ids = outbox.EventIds.new()
         # Statistics are usually stale during an import (the tenant's new customers did not
         # exist at the last ANALYZE): the planner then expects one row per tenant and
         # nests loops the wrong way round. The tenant id is given as `(SELECT ...)` so it
@@ -436,12 +534,20 @@ class CopyCustomerRows(RowApplier):
                           {"msg": limit_message(s, new - room), "room": room})
         created = s.execute(text(_INSERT), {**t, "empty": self.empty}).rowcount
         s.execute(text(_NEW_LOOKUPS), t)
+        event_id = ids.sql("s.row_number")
+        if created:
+            s.execute(text(_CREATED_EVENTS.format(insert=_EVENT_COLUMNS, event_id=event_id)),
+                      {**t, **ids.params()})
         updated = 0
         if s.scalar(text("SELECT count(*) FROM import_stage "
                          "WHERE match_id IS NOT NULL AND error IS NULL")):
             # Matching changed the staging rows: fresh statistics keep the planner from
             # joining every staged row with every customer of the tenant.
             s.execute(text(_ANALYZE_STAGE))
+            s.execute(text("CREATE INDEX ON import_keys (row_number)"))
+            s.execute(text(_CHANGES), {**t, **self._differences(compare_of)})
+            s.execute(text(_UPDATED_EVENTS.format(insert=_EVENT_COLUMNS, event_id=event_id)),
+                      {**t, **ids.params()})
             updated = s.execute(text(_UPDATE), t).rowcount
             s.execute(text(_OLD_LOOKUPS), t)
             s.execute(text(_UPDATED_LOOKUPS), t)
@@ -458,4 +564,28 @@ class CopyCustomerRows(RowApplier):
             first, last = min(cells_of), max(cells_of)
             changes = {"created": created, "updated": updated, "rows": [first, last]}
             audit.record(s, self.actor, "customers.imported", "import", self.job.id, changes)
-            outbox.emit(s, "customers.imported", "import", self.job.id, changes)
+            outbox.deliver_range_after_commit(s, self.job.tenant_id, ids.of(first),
+                                              ids.of(last))
+
+    def _differences(self, compare_of: dict[int, dict[str, Any]]) -> dict[str, list[int]]:
+        """Which matched rows change a field SQL cannot compare: decrypt the stored WeChat
+        id, and the stored phones/emails of rows giving several (their order matters),
+        and compare them with the row's plain values."""
+        differ: dict[str, list[int]] = {"exact": [], "phones_differ": [],
+                                        "emails_differ": [], "wechat_id_differ": []}
+        if not compare_of:
+            return differ
+        stored = self.session.execute(text(_STORED_SECRETS),
+                                      {"t": self.job.tenant_id, "rows": list(compare_of)})
+        for number, wechat_id, phones, emails in stored:
+            plain = compare_of[number]
+            if "wechat_id" in plain and wechat_id is not None \
+                    and decrypt(wechat_id) != plain["wechat_id"]:
+                differ["wechat_id_differ"].append(number)
+            if not plain.get("exact"):
+                continue
+            differ["exact"].append(number)
+            for column, token in (("phones", phones), ("emails", emails)):
+                if column in plain and _decrypt_list(token) != plain[column]:
+                    differ[f"{column}_differ"].append(number)
+        return differ

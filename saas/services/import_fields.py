@@ -24,7 +24,8 @@ CUSTOMER_REFS = ("customer_external_id", "customer_email", "customer_phone")
 TARGETS: dict[str, tuple[str, ...]] = {
     "customers": ("name", "kind", "phones", "emails", "wechat_id", "address", "industry",
                   "company_size", "purchasing_power", "category", "department", "tags",
-                  "birthday", "source_channel", "lifecycle_stage", "notes", "external_id"),
+                  "birthday", "source_channel", "lifecycle_stage", "notes", "external_id",
+                  "consent.email", "consent.sms", "consent.wechat", "consent.phone"),
     "contacts": (*CUSTOMER_REFS, "name", "title", "phone", "email", "primary"),
     "products": ("sku", "name", "category", "price", "currency", "active"),
     "orders": (*CUSTOMER_REFS, "number", "placed_at", "channel", "status", "currency", "sku",
@@ -78,11 +79,21 @@ SYNONYMS = {
     "summary": ("summary", "content", "内容", "摘要"),
     "occurred_at": ("occurredat", "time", "datetime", "时间"),
     "follow_up_on": ("followupon", "followup", "跟进日期"),
+    "consent.email": ("emailconsent", "emailoptin", "邮件同意", "邮件订阅"),
+    "consent.sms": ("smsconsent", "smsoptin", "短信同意", "短信订阅"),
+    "consent.wechat": ("wechatconsent", "微信同意"),
+    "consent.phone": ("phoneconsent", "callconsent", "电话同意"),
     "customer_external_id": ("customerexternalid", "customerid", "客户编号"),
     "customer_email": ("customeremail", "客户邮箱"),
     "customer_phone": ("customerphone", "客户电话"),
 }
 _SQUASH = re.compile(r"[\s_\-.·]+")
+CONSENT_WORDS = {
+    "granted": ("granted", "grant", "yes", "y", "true", "1", "optin", "opt-in", "subscribed",
+                "是", "同意", "已同意", "订阅"),
+    "withdrawn": ("withdrawn", "withdraw", "no", "n", "false", "0", "optout", "opt-out",
+                  "unsubscribed", "否", "拒绝", "不同意", "退订"),
+}
 
 
 def _norm(text: str) -> str:
@@ -198,13 +209,18 @@ class RowMapper:
     def customer_data(self, values: Mapping[str, str]) -> dict[str, Any]:
         data: dict[str, Any] = {}
         custom: dict[str, str] = {}
+        consent: dict[str, dict[str, str]] = {}
         for target, text in values.items():
             if target.startswith("cf."):
                 custom[target[3:]] = text
+            elif target.startswith("consent."):
+                consent[target[8:]] = {"status": consent_status(text), "source": "import"}
             else:
                 data[target] = text
         if custom:
             data["custom_fields"] = custom
+        if consent:
+            data["consent"] = consent
         return data
 
     def order_data(self, values: Mapping[str, str]) -> dict[str, Any]:
@@ -243,7 +259,7 @@ class RowMapper:
                 key = "sku"
         elif key == "lines":
             key = "sku"
-        elif key.startswith("consent."):
+        elif key.startswith("consent.") and key not in self.column_of:
             key = "consent"
         return self.column_of.get(key)
 
@@ -251,3 +267,13 @@ class RowMapper:
         if column is None:
             return ""
         return cells[self.index_of[column]]
+
+
+def consent_status(text: str) -> str:
+    """`granted` / `withdrawn` from the words sheets use (yes/no, opt-in/opt-out, 同意/退订);
+    anything else is passed on for the customer service to refuse by name."""
+    word = text.strip().lower()
+    for status, words in CONSENT_WORDS.items():
+        if word in words:
+            return status
+    return text

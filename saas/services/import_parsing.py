@@ -48,22 +48,147 @@ def detect_format(filename: str, head: bytes) -> str:
 
 
 def detect_encoding(sample: bytes) -> str:
-    """The encoding a CSV sample decodes cleanly in: UTF-8 (with or without BOM), UTF-16
-    with BOM, else GB18030. A sample that is none of these is refused up front."""
+    """The encoding a CSV sample is read in: UTF-8 (with or without BOM), UTF-16 with BOM,
+    else GB18030. Decided line by line, so one stray byte or one pasted row in the other
+    encoding does not turn the whole file into garbage: the odd rows are reported alone
+    (see `_text_lines`). A sample that is none of these is refused up front."""
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if b"\x00" in sample:
         raise InvalidInput.field("file", "This does not look like a text CSV file.")
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
-            return encoding
-        except UnicodeDecodeError:
+    lines = sample.split(b"\n")
+    if len(sample) >= SAMPLE_BYTES and len(lines) > 1:
+        lines.pop()  # cut mid-line by the sample
+    utf8 = not_utf8 = 0
+    for line in lines:
+        if line.isascii():
             continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            not_utf8 += 1
+    if utf8 > not_utf8 or not not_utf8:
+        return "utf-8"
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
+        return "gb18030"
+    except UnicodeDecodeError:
+        pass
+    if not_utf8 == 1 or not_utf8 * 10 <= len(lines):
+        return "utf-8"  # a few stray bytes: those rows are reported, the rest is read
     raise InvalidInput.field("file", "The file's text encoding is not UTF-8 or GBK; save it "
                                      "as CSV UTF-8.")
+
+
+class UnreadableRow(list):
+    """A row that could not be read as it was written (bytes not in the file's encoding, a
+    quote never closed): no cells, and a message saying why, so it is reported alone and
+    the rows around it are kept."""
+
+    def __init__(self, message: str, value: str = "") -> None:
+        super().__init__()
+        self.message = message
+        self.value = value
+
+
+_LINE_END = re.compile(r"(?<=\r)(?!\n)|(?<=\n)")
+
+
+def _text_lines(stream: IO[bytes], encoding: str) -> Iterator[tuple[str, str | None]]:
+    """Decoded physical lines, each with a problem or None. Lines are decoded one at a
+    time, so a byte that is not in the file's encoding spoils its own row only."""
+    first = True
+    for raw in stream:
+        if first and encoding == "utf-8-sig" and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8):]
+        first = False
+        problem = None
+        base = "gb18030" if encoding == "gb18030" else "utf-8"
+        try:
+            text = raw.decode(base)
+        except UnicodeDecodeError as exc:
+            text = raw.decode(base, errors="replace")
+            name = "GBK" if base == "gb18030" else "UTF-8"
+            problem = (f"This row is not valid {name} text (byte 0x{raw[exc.start]:02x} at "
+                       f"position {exc.start + 1}); save the file in one encoding.")
+        else:
+            if base == "gb18030" and not raw.isascii():
+                try:
+                    raw.decode("utf-8")
+                    problem = ("This row is UTF-8 text in a file read as GBK; save the file "
+                               "in one encoding.")
+                except UnicodeDecodeError:
+                    pass
+        for piece in _LINE_END.split(text):
+            if piece:
+                yield piece, problem
+
+
+class _Feed:
+    """Lines for `csv.reader`, remembering those of the record being read so that a
+    record spoilt by an unclosed quote can be read again from its second line."""
+
+    def __init__(self, lines: Iterator[tuple[str, str | None]]) -> None:
+        self.lines = lines
+        self.again: list[tuple[str, str | None]] = []
+        self.taken: list[tuple[str, str | None]] = []
+
+    def __iter__(self) -> _Feed:
+        return self
+
+    def __next__(self) -> str:
+        line = self.again.pop(0) if self.again else next(self.lines)
+        self.taken.append(line)
+        return line[0]
+
+
+_UNCLOSED = ("unexpected end of data", "field larger than field limit")
+
+
+def _csv_rows(stream: IO[bytes], encoding: str) -> Iterator[list[str]]:
+    if encoding == "utf-16":
+        yield from _utf16_rows(stream)
+        return
+    feed = _Feed(_text_lines(stream, encoding))
+    number = 0
+    while True:
+        reader = csv.reader(feed, strict=True)
+        try:
+            for row in reader:
+                number += 1
+                problems = [p for _, p in feed.taken if p]
+                feed.taken = []
+                yield UnreadableRow(problems[0]) if problems else row
+            return
+        except csv.Error as exc:
+            number += 1
+            taken, feed.taken = feed.taken, []
+            start = taken[0][0][:60] if taken else ""
+            if number == 1 or not str(exc).startswith(_UNCLOSED):
+                if number == 1:
+                    raise InvalidInput.field("file", f"Row {number} cannot be read: {exc}."
+                                             ) from exc
+                yield UnreadableRow(f"This row cannot be read: {exc}.", start)
+                continue
+            yield UnreadableRow("A quote in this row is never closed; the rows after it "
+                                "were read on their own.", start)
+            feed.again = taken[1:] + feed.again
+
+
+def _utf16_rows(stream: IO[bytes]) -> Iterator[list[str]]:
+    reader = csv.reader(io.TextIOWrapper(stream, encoding="utf-16", newline=""))
+    number = 0
+    try:
+        for number, row in enumerate(reader, start=1):  # noqa: B007
+            yield row
+    except csv.Error as exc:
+        raise InvalidInput.field("file", f"Row {number + 1} cannot be read: {exc}.") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput.field("file", f"Row {number + 1} is not valid text in the file's "
+                                         "encoding; save the file as CSV UTF-8.") from exc
 
 
 def _cell(value: object) -> str:
@@ -106,19 +231,6 @@ def _check_header(raw: list[str]) -> list[str]:
     return header
 
 
-def _csv_rows(text: IO[str]) -> Iterator[list[str]]:
-    reader = csv.reader(text)
-    number = 0
-    try:
-        for number, row in enumerate(reader, start=1):  # noqa: B007
-            yield row
-    except csv.Error as exc:
-        raise InvalidInput.field("file", f"Row {number + 1} cannot be read: {exc}.") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidInput.field("file", f"Row {number + 1} is not valid text in the file's "
-                                         "encoding; save the file as CSV UTF-8.") from exc
-
-
 def _xlsx_rows(stream: IO[bytes]) -> Iterator[list[str]]:
     import openpyxl
 
@@ -141,21 +253,23 @@ def open_table(stream: IO[bytes], file_format: str, encoding: str | None) -> Tab
     beyond the last column keeps them (longer than the header), so the caller can report
     that row alone.
     """
-    if file_format == "xlsx":
-        raw = _xlsx_rows(stream)
-    else:
-        text = io.TextIOWrapper(stream, encoding=encoding or "utf-8", newline="")
-        raw = _csv_rows(text)
+    raw = (_xlsx_rows(stream) if file_format == "xlsx"
+           else _csv_rows(stream, encoding or "utf-8"))
     try:
         first = next(raw)
     except StopIteration:
         first = []
+    if isinstance(first, UnreadableRow):
+        raise InvalidInput.field("file", f"Row 1 (the header): {first.message}")
     header = _check_header(first)
     return Table(header, _numbered(raw, len(header)))
 
 
 def _numbered(raw: Iterator[list[str]], width: int) -> Iterator[tuple[int, list[str]]]:
     for number, cells in enumerate(raw, start=2):
+        if isinstance(cells, UnreadableRow):
+            yield number, cells
+            continue
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue

@@ -4,6 +4,10 @@ Every kind of import goes through the same validation as the API (`customers`,
 `contacts`, `products`, `orders`, `interactions` services), so a row the API would refuse
 is refused here with the same field messages. One bad row rolls back its savepoint only;
 the rows around it are kept.
+
+The importer's row scope holds as in the API: a customer row matching a customer outside
+it is a row error (`customer_upsert.OUT_OF_SCOPE`), and a contact/order/interaction row
+referring to one finds no customer, exactly as if it did not exist.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from saas.services import (
     limits,
     orders,
     products,
+    row_scope,
 )
 from saas.services.context import Actor
 from saas.services.errors import InvalidInput, ServiceError
@@ -74,6 +79,7 @@ class RowApplier:
         self.tally = Tally()
         self.keys: dict[tuple[str, str], int] = {}
         self.touched: dict[Any, int] = {}
+        self.scope = row_scope.criterion(session, actor)
 
     def fail(self, number: int, cells: Sequence[str], exc: ServiceError) -> None:
         self.tally.failed += 1
@@ -127,14 +133,14 @@ class RowApplier:
         if values.get("customer_external_id"):
             found = customers.find_by_external_id(self.session,
                                                   values["customer_external_id"].strip())
-            if found is None:
+            if found is None or not self.in_scope(found):
                 raise InvalidInput.field("customer_external_id",
                                          "No customer has this external id.")
             return found
         for target, finder in (("customer_email", customers.find_by_email),
                                ("customer_phone", customers.find_by_phone)):
             if values.get(target):
-                found = finder(self.session, values[target])
+                found = [c for c in finder(self.session, values[target]) if self.in_scope(c)]
                 if len(found) > 1:
                     raise InvalidInput.field(target, f"This matches {len(found)} customers.")
                 if not found:
@@ -142,6 +148,10 @@ class RowApplier:
                 return found[0]
         raise InvalidInput.field("customer_external_id", "Give the customer's external id, "
                                                          "email or phone.")
+
+    def in_scope(self, customer: Customer) -> bool:
+        return self.scope is None or self.session.scalar(
+            select(Customer.id).where(Customer.id == customer.id, self.scope)) is not None
 
 
 def customer_keys(data: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -162,7 +172,7 @@ class CustomerRows(RowApplier):
         data = self.mapper.customer_data(values)
         keys = customer_keys(data)
         self.check_keys(number, keys)
-        existing = customer_upsert.match(self.session, data)
+        existing = customer_upsert.match(self.session, data, self.scope)
         if existing is None:
             if self.headroom is not None and self.tally.created >= self.headroom:
                 raise InvalidInput.field("_row", limit_message(self.session, 1))

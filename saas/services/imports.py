@@ -20,12 +20,20 @@ from sqlalchemy.orm import Session, undefer
 
 from saas.models.base import new_id, utcnow
 from saas.models.imports import IMPORT_ENTITIES, ImportJob, ImportMapping, ImportRowError
-from saas.services import audit, limits, outbox
+from saas.services import (
+    audit,
+    custom_fields,
+    field_access,
+    import_fields,
+    limits,
+    outbox,
+    row_scope,
+)
 from saas.services.context import Actor
 from saas.services.customers import bound_tenant, parse_id
-from saas.services.errors import Conflict, InvalidInput, NotFound
+from saas.services.errors import Conflict, Forbidden, InvalidInput, NotFound
 from saas.services.import_fields import RowMapper, check_mapping, suggest
-from saas.services.import_parsing import open_table, sniff
+from saas.services.import_parsing import UnreadableRow, open_table, sniff
 from saas.services.import_rows import APPLIERS, Issue, RowApplier, Tally
 from saas.tenancy import bind_tenant
 
@@ -69,6 +77,8 @@ def upload(session: Session, actor: Actor, entity: str, filename: str,
     table = open_table(io.BytesIO(content), file_format, encoding)
     total = sum(1 for _ in table.rows)
     mapping = suggest(session, entity, table.header, saved_mapping(session, entity))
+    usable = target_access(session, actor, entity)
+    mapping = {column: t for column, t in mapping.items() if usable.get(t) == "write"}
     job = ImportJob(entity=entity, filename=filename, file_format=file_format,
                     encoding=encoding, size=len(content), content=content,
                     columns=table.header, mapping=mapping, total_rows=total,
@@ -85,6 +95,7 @@ def set_mapping(session: Session, actor: Actor, job_id: Any,
     job = get_job(session, job_id)
     _editable(job)
     cleaned = check_mapping(session, job.entity, job.columns, mapping)
+    check_mapping_access(session, actor, job.entity, cleaned)
     job.mapping = cleaned
     saved = session.scalars(select(ImportMapping).where(
         ImportMapping.entity == job.entity)).first()
@@ -95,6 +106,51 @@ def set_mapping(session: Session, actor: Actor, job_id: Any,
     return job
 
 
+# Lookup targets: finding the customer by a value is a filter on that field.
+LOOKUP_FIELDS = {"customer_email": "emails", "customer_phone": "phones",
+                 "customer_external_id": "external_id"}
+
+
+def target_access(session: Session, actor: Actor, entity: str) -> dict[str, str]:
+    """Each target the actor may be offered: "write" (mappable) or "read" (shown, not
+    mappable). Fields hidden from the role are left out, and so are lookups by a value
+    it may not see in clear: mapping them would write or probe what it may not."""
+    names = import_fields.targets(session, entity)
+    if actor.role not in field_access.CONFIGURABLE_ROLES:
+        return dict.fromkeys(names, "write")
+    access = field_access.access_for(session, actor.role)
+    keys = {spec.key for spec in access.specs}
+    out: dict[str, str] = {}
+    for target in names:
+        if target in LOOKUP_FIELDS:
+            if access.can_see_clear(LOOKUP_FIELDS[target]):
+                out[target] = "write"
+            continue
+        key = target if entity == "customers" else \
+            field_access.CONTACT_FIELDS.get(target) if entity == "contacts" else None
+        if key not in keys:
+            out[target] = "write"
+        elif key not in access.hidden:
+            out[target] = "write" if key in access.editable else "read"
+    return out
+
+
+def check_mapping_access(session: Session, actor: Actor, entity: str,
+                         mapping: Mapping[str, Any]) -> None:
+    """403 naming every column mapped to a field the actor may not write (or a lookup it
+    may not filter by): refused here, no import path can write it, COPY included."""
+    usable = target_access(session, actor, entity)
+    known = set(import_fields.targets(session, entity))
+    errors = {f"mapping.{column}": ["You may not filter on this field."
+                                    if target in LOOKUP_FIELDS
+                                    else "You may not change this field."]
+              for column, target in mapping.items()
+              if target in known and usable.get(target) != "write"}
+    if errors:
+        fields = sorted({mapping[k[len("mapping."):]] for k in errors})
+        raise Forbidden("You may not change: " + ", ".join(fields) + ".", errors)
+
+
 def _editable(job: ImportJob) -> None:
     if job.status != "uploaded":
         raise Conflict("This import has already been started.")
@@ -103,8 +159,15 @@ def _editable(job: ImportJob) -> None:
 def _applier(session: Session, actor: Actor, job: ImportJob, headroom: int | None
              ) -> RowApplier:
     tenant = bound_tenant(session)
+    check_mapping_access(session, actor, job.entity, job.mapping or {})
     mapper = RowMapper(job.entity, job.columns, job.mapping, tenant.timezone)
-    if job.entity == "customers" and session.get_bind().dialect.name == "postgresql":
+    # The COPY path writes custom fields as plain JSON; sensitive ones go row by row.
+    # So do importers with a row scope: matches outside it are refused row by row.
+    if job.entity == "customers" and session.get_bind().dialect.name == "postgresql" \
+            and not custom_fields.encrypted_targets(session) & set((job.mapping or {}).values()) \
+            and row_scope.scope_for(session, actor.role) == "all" \
+            and not any(t.startswith("consent.") for t in (job.mapping or {}).values()):
+        # ...and consent columns: the COPY path keeps no consent history.
         from saas.services.import_copy import CopyCustomerRows
 
         return CopyCustomerRows(session, actor, job, mapper, headroom)
@@ -128,6 +191,10 @@ def _scan(source: tuple, width: int, mapper: RowMapper, sink: Tally, limit: int 
     for count, (number, cells) in enumerate(table.rows):
         if limit is not None and count >= limit:
             return
+        if isinstance(cells, UnreadableRow):
+            sink.failed += 1
+            sink.issues.append(Issue(number, None, cells.value, cells.message))
+            continue
         if len(cells) > width:
             sink.failed += 1
             sink.issues.append(Issue(number, None, cells[width], f"This row has more cells "
@@ -204,6 +271,7 @@ def start(session: Session, actor: Actor, job_id: Any) -> ImportJob:
     _editable(job)
     _check_ready(job)
     check_mapping(session, job.entity, job.columns, job.mapping)
+    check_mapping_access(session, actor, job.entity, job.mapping)
     _headroom(session, job)
     job.status = "queued"
     audit.record(session, actor, "import.started", "import", job.id,

@@ -95,14 +95,18 @@ class Context:
     custom_fields: Mapping[str, tuple[str, tuple[str, ...]]]
     tiers: tuple[str, ...] = ()
     allow_tier: bool = False
+    # Custom fields encrypted at rest (or on their way): SQL cannot read their values.
+    sensitive: frozenset[str] = frozenset()
 
 
 def context_for(session: Session, allow_tier: bool = False) -> Context:
-    defs = {d.key: (d.type, tuple(d.choices or ()))
-            for d in session.scalars(select(CustomFieldDefinition))}
+    definitions = list(session.scalars(select(CustomFieldDefinition)))
+    defs = {d.key: (d.type, tuple(d.choices or ())) for d in definitions}
     tiers = tuple(session.scalars(select(Tier.name).order_by(Tier.position))) \
         if allow_tier else ()
-    return Context(defs, tiers, allow_tier)
+    sensitive = frozenset(d.key for d in definitions
+                          if d.sensitive or d.sensitive_state != "plain")
+    return Context(defs, tiers, allow_tier, sensitive)
 
 
 # --- validation -------------------------------------------------------------------------
@@ -171,6 +175,11 @@ def _subject(item: Mapping, ctx: Context, path: str,
         if name not in ctx.custom_fields:
             errors[f"{path}.custom_field"] = [
                 f"Custom field '{name}' does not exist (was it deleted?)."]
+            return None
+        if name in ctx.sensitive:
+            errors[f"{path}.custom_field"] = [
+                f"Custom field '{name}' is sensitive (encrypted at rest): rules cannot "
+                "read its values; filter the customer list by its exact value instead."]
             return None
         return subject, name, *ctx.custom_fields[name]
     if subject == "tier":

@@ -1,10 +1,14 @@
 """Saved customer-list views: a staff member's own named filters and sort.
 
-Filters are validated exactly as the list validates them, so a saved view always opens.
+Filters are validated exactly as the list validates them (field levels included), so a
+saved view opens. A field can become hidden for the owner's role after the view was saved
+(issue 11): the view then opens without that filter, and `left_out` names it so every
+surface says so — a view is never broadened silently, nor refused as a whole.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from saas.models.customers import SavedView
-from saas.services import audit
+from saas.services import audit, field_access
 from saas.services.context import Actor
 from saas.services.customer_list import DEFAULT_SORT, SORT_CHOICES, parse_filters
 from saas.services.customers import parse_id
@@ -32,6 +36,49 @@ def get_view(session: Session, actor: Actor, view_id: Any) -> SavedView:
     if view is None:
         raise NotFound("No such saved view.")
     return view
+
+
+@dataclasses.dataclass(frozen=True)
+class LeftOut:
+    """A saved filter the viewer's role may no longer use: its key in the view and the
+    field (registry key and label) that made it unusable."""
+
+    key: str
+    field: str
+    label: str
+    custom: bool
+
+
+def left_out(session: Session, actor: Actor, filters: Mapping[str, Any],
+             access: field_access.Access | None = None) -> list[LeftOut]:
+    """The filters of a view the list would refuse for the actor's role (a filter on a
+    field not visible in clear, or a `q` read as a hidden phone/email), one entry per
+    filter key. Decided by `field_access.check_filters` itself, one field at a time, so
+    the two can never disagree. `access` saves its queries when the caller has it."""
+    access = access or field_access.access_for(session, actor.role)
+    if not access.restricted or not filters:
+        return []
+    found: list[LeftOut] = []
+    for key, value in filters.items():
+        for spec in access.specs:
+            if access.can_see_clear(spec.key):
+                continue
+            try:
+                field_access.check_filters(dataclasses.replace(access, specs=(spec,)),
+                                           {key: value})
+            except InvalidInput:
+                found.append(LeftOut(key, spec.key, spec.label, spec.custom))
+                break
+    return found
+
+
+def applicable(session: Session, actor: Actor, view: SavedView,
+               access: field_access.Access | None = None,
+               ) -> tuple[dict[str, Any], list[LeftOut]]:
+    """(the view's filters the actor may use, the ones left out)."""
+    dropped = left_out(session, actor, view.filters or {}, access)
+    keys = {d.key for d in dropped}
+    return {k: v for k, v in (view.filters or {}).items() if k not in keys}, dropped
 
 
 def _clean(session: Session, name: Any, filters: Any, sort: Any) -> tuple[str, dict, str]:
@@ -56,6 +103,16 @@ def _clean(session: Session, name: Any, filters: Any, sort: Any) -> tuple[str, d
     return name.strip(), dict(filters), sort
 
 
+def _check_usable(session: Session, actor: Actor, filters: Mapping[str, Any]) -> None:
+    """422 naming each filter the actor's role may not use: saving it would make a view
+    that cannot open as saved. (Only filters being written: renaming a view whose filter
+    became hidden later still works.)"""
+    dropped = left_out(session, actor, filters)
+    if dropped:
+        raise InvalidInput("Please correct the saved view.", {
+            f"filters.{d.key}": ["You may not filter on this field."] for d in dropped})
+
+
 def _name_taken(session: Session, actor: Actor, name: str, exclude: Any = None) -> bool:
     stmt = select(SavedView.id).where(SavedView.staff_id == actor.staff_id,
                                       SavedView.name == name)
@@ -69,6 +126,7 @@ def create_view(session: Session, actor: Actor, name: str, filters: Mapping[str,
     if actor.staff_id is None:
         raise InvalidInput.field("staff", "Saved views belong to a staff member.")
     name, filters, sort = _clean(session, name, filters, sort)
+    _check_usable(session, actor, filters)
     if _name_taken(session, actor, name):
         raise Conflict("You already have a view with this name.", {"name": ["Already used."]})
     view = SavedView(staff_id=actor.staff_id, name=name, filters=filters, sort=sort)
@@ -83,9 +141,12 @@ def update_view(session: Session, actor: Actor, view_id: Any, name: str | None =
                 filters: Mapping[str, Any] | None = None,
                 sort: str | None = None) -> SavedView:
     view = get_view(session, actor, view_id)
-    name, filters, sort = _clean(session, view.name if name is None else name,
+    name, cleaned, sort = _clean(session, view.name if name is None else name,
                                  view.filters if filters is None else filters,
                                  view.sort if sort is None else sort)
+    if filters is not None:
+        _check_usable(session, actor, cleaned)
+    filters = cleaned
     if _name_taken(session, actor, name, exclude=view.id):
         raise Conflict("You already have a view with this name.", {"name": ["Already used."]})
     view.name, view.filters, view.sort = name, filters, sort

@@ -1,6 +1,11 @@
 """Segments: the built-in value, behaviour and lifecycle segments (computed with the
 measures, rules in `measures.SEGMENT_RULES`) and saved dynamic segments written with the
 tier rule builder, counted live and usable as campaign audiences and list filters.
+
+Counted or listed for a staff member (`actor` given), a rule may not name a field hidden
+or masked for their role (422, as a list filter on it: a count by purchasing power tells
+the purchasing power) and only customers in their row scope are counted and listed.
+Without an actor (campaign audiences, nightly jobs) the system sees every customer.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from saas.models.customers import Customer
 from saas.models.segments import Segment
 from saas.models.tiers import CustomerMeasure
-from saas.services import audit, outbox, rules
+from saas.services import audit, field_access, outbox, row_scope, rules
 from saas.services.context import Actor
 from saas.services.customers import parse_id
 from saas.services.errors import Conflict, InvalidInput, NotFound
@@ -48,7 +53,62 @@ def get_segment(session: Session, segment_id: Any) -> Segment:
     return found
 
 
-def _clean(session: Session, data: Mapping[str, Any], creating: bool) -> dict[str, Any]:
+HIDDEN_FIELD = "You may not filter on this field."
+
+
+def hidden_conditions(session: Session, actor: Actor | None, rule: Any,
+                      path: str = "rule") -> dict[str, list[str]]:
+    """The conditions of `rule` on a field the actor may not see in clear, by the path of
+    their subject (as `rules.validate` names paths); empty for the system and the owner."""
+    if actor is None or actor.role not in field_access.CONFIGURABLE_ROLES:
+        return {}
+    access = field_access.access_for(session, actor.role)
+    if not access.restricted:
+        return {}
+    errors: dict[str, list[str]] = {}
+    _walk(rule, path, access, errors)
+    return errors
+
+
+def _walk(node: Any, path: str, access: field_access.Access,
+          errors: dict[str, list[str]]) -> None:
+    if not isinstance(node, Mapping):
+        return
+    for key in ("all", "any"):
+        if isinstance(node.get(key), list):
+            for i, item in enumerate(node[key]):
+                _walk(item, f"{path}.{key}.{i}", access, errors)
+            return
+    for subject, field in (("field", node.get("field")),
+                           ("custom_field", f"cf.{node.get('custom_field')}"),
+                           ("tag", "tags"),
+                           ("measure", field_access.ORDER_AMOUNTS
+                            if node.get("measure") in field_access.SPEND_MEASURES else None)):
+        if subject in node and isinstance(field, str) and not access.can_see_clear(field):
+            errors[f"{path}.{subject}"] = [HIDDEN_FIELD]
+
+
+def check_visible(session: Session, actor: Actor | None, rule: Any) -> None:
+    """422 naming the fields of `rule` hidden from the actor (see `hidden_conditions`)."""
+    errors = hidden_conditions(session, actor, rule)
+    if errors:
+        names = sorted({_field_at(rule, path) for path in errors})
+        raise InvalidInput(f"You may not filter on: {', '.join(names)}.", errors)
+
+
+def _field_at(rule: Any, path: str) -> str:
+    node = rule
+    for part in path.split(".")[1:-1]:
+        node = node[int(part)] if part.isdigit() else node[part]
+    subject = path.rsplit(".", 1)[1]
+    if subject == "measure":
+        return field_access.ORDER_AMOUNTS
+    return {"tag": "tags", "custom_field": f"cf.{node.get('custom_field')}"}.get(
+        subject, str(node.get(subject)))
+
+
+def _clean(session: Session, data: Mapping[str, Any], creating: bool,
+           actor: Actor | None = None) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     for key in set(data) - {"name", "description", "rule"}:
         errors[key] = ["Unknown field."]
@@ -68,6 +128,7 @@ def _clean(session: Session, data: Mapping[str, Any], creating: bool) -> dict[st
         try:
             out["rule"] = rules.validate(data.get("rule"), rules.context_for(
                 session, allow_tier=True))
+            check_visible(session, actor, out["rule"])
         except InvalidInput as exc:
             errors.update(exc.errors)
     if errors:
@@ -77,7 +138,7 @@ def _clean(session: Session, data: Mapping[str, Any], creating: bool) -> dict[st
 
 
 def create_segment(session: Session, actor: Actor, data: Mapping[str, Any]) -> Segment:
-    values = _clean(session, data, creating=True)
+    values = _clean(session, data, creating=True, actor=actor)
     if session.scalar(select(Segment.id).where(Segment.name == values["name"])):
         raise Conflict("A segment with this name exists.", {"name": ["Already exists."]})
     segment = Segment(created_by_id=actor.staff_id, **values)
@@ -91,7 +152,7 @@ def create_segment(session: Session, actor: Actor, data: Mapping[str, Any]) -> S
 def update_segment(session: Session, actor: Actor, segment_id: Any,
                    data: Mapping[str, Any]) -> Segment:
     segment = get_segment(session, segment_id)
-    values = _clean(session, data, creating=False)
+    values = _clean(session, data, creating=False, actor=actor)
     if "name" in values and values["name"] != segment.name and session.scalar(
             select(Segment.id).where(Segment.name == values["name"])):
         raise Conflict("A segment with this name exists.", {"name": ["Already exists."]})
@@ -122,14 +183,16 @@ STALE_RULE = ("This segment's rule names a custom field or tier that was deleted
               "changed; edit the segment before using it.")
 
 
-def rule_problems(session: Session, segment: Segment) -> dict[str, list[str]]:
+def rule_problems(session: Session, segment: Segment,
+                  actor: Actor | None = None) -> dict[str, list[str]]:
     """What in a saved rule no longer fits the tenant (a custom field or tier deleted or
-    retyped since it was saved), by path; empty when the rule is sound."""
+    retyped since it was saved) or names a field hidden from `actor`, by path; empty when
+    the rule is sound and usable by the actor."""
     try:
         rules.validate(segment.rule, rules.context_for(session, allow_tier=True))
     except InvalidInput as exc:
         return exc.errors
-    return {}
+    return hidden_conditions(session, actor, segment.rule)
 
 
 def usable_rule(session: Session, segment: Segment) -> dict:
@@ -148,22 +211,40 @@ def segment_filter(session: Session, segment_id: Any) -> ColumnElement[bool]:
     return rule_filter(session, usable_rule(session, get_segment(session, segment_id)))
 
 
-def count(session: Session, segment_id: Any) -> int:
-    return session.scalar(select(func.count()).select_from(Customer).where(
-        Customer.merged_into_id.is_(None), segment_filter(session, segment_id))) or 0
+def _for_actor(session: Session, actor: Actor | None, segment_id: Any) -> ColumnElement[bool]:
+    segment = get_segment(session, segment_id)
+    rule = usable_rule(session, segment)
+    check_visible(session, actor, rule)
+    return rule_filter(session, rule)
 
 
-def members(session: Session, segment_id: Any, limit: int = 50) -> list[Customer]:
-    return list(session.scalars(select(Customer).where(
-        Customer.merged_into_id.is_(None), segment_filter(session, segment_id))
-        .order_by(Customer.name, Customer.id).limit(limit)))
+def _scoped(session: Session, actor: Actor | None, stmt):
+    return stmt if actor is None else row_scope.apply(session, actor, stmt)
 
 
-def preview_count(session: Session, rule: Any) -> int:
-    """Live count for an unsaved rule (the builder's counter)."""
+def count(session: Session, segment_id: Any, actor: Actor | None = None) -> int:
+    """Members of the segment; for an actor, those in their row scope (and a rule on a
+    field hidden from them is refused)."""
+    stmt = select(func.count()).select_from(Customer).where(
+        Customer.merged_into_id.is_(None), _for_actor(session, actor, segment_id))
+    return session.scalar(_scoped(session, actor, stmt)) or 0
+
+
+def members(session: Session, segment_id: Any, limit: int = 50,
+            actor: Actor | None = None) -> list[Customer]:
+    stmt = select(Customer).where(
+        Customer.merged_into_id.is_(None), _for_actor(session, actor, segment_id))
+    return list(session.scalars(_scoped(session, actor, stmt)
+                                .order_by(Customer.name, Customer.id).limit(limit)))
+
+
+def preview_count(session: Session, rule: Any, actor: Actor | None = None) -> int:
+    """Live count for an unsaved rule (the builder's counter), limited like `count`."""
     validated = rules.validate(rule, rules.context_for(session, allow_tier=True))
-    return session.scalar(select(func.count()).select_from(Customer).where(
-        Customer.merged_into_id.is_(None), rule_filter(session, validated))) or 0
+    check_visible(session, actor, validated)
+    stmt = select(func.count()).select_from(Customer).where(
+        Customer.merged_into_id.is_(None), rule_filter(session, validated))
+    return session.scalar(_scoped(session, actor, stmt)) or 0
 
 
 def customer_segment_ids(session: Session, customer_id: uuid.UUID) -> list[uuid.UUID]:

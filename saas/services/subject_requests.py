@@ -69,6 +69,38 @@ def _family(session: Session, customer: Customer) -> list[uuid.UUID]:
     return ids
 
 
+def _profile(row: Any) -> dict[str, Any]:
+    """A customers row as the subject sees it: sensitive custom field values decrypted
+    into `custom_fields`, without their blind indexes."""
+    out = dict(row)
+    out["custom_fields"] = {**(out.pop("sensitive_fields", None) or {}),
+                            **(out.get("custom_fields") or {})}
+    out.pop("sensitive_index", None)
+    return out
+
+
+def _second_level() -> list[tuple[Table, str, Table]]:
+    """(table, column, parent): tables that point at a table pointing at customers but
+    not at customers themselves (ticket messages and attachments via tickets, order
+    lines via orders, answer items via answers), read from the schema like the first
+    level, so the export follows a conversation without a list of tables here."""
+    from saas.services.merge import customer_references
+
+    direct = {t.name: t for t, _c in customer_references() if t.name != "customers"}
+    found = []
+    for table in Customer.metadata.sorted_tables:
+        if table.name in direct or table.name == "customers":
+            continue
+        for fk in table.foreign_key_constraints:
+            parent = fk.referred_table
+            if parent.name not in direct or "id" not in parent.c:
+                continue
+            for column in fk.column_keys:
+                if column != "tenant_id":
+                    found.append((table, column, parent))
+    return found
+
+
 def collect(session: Session, customer: Customer) -> dict[str, list[dict[str, Any]]]:
     """Every row about the customer (and customers merged into it), by table name."""
     from saas.services.merge import customer_references
@@ -77,7 +109,9 @@ def collect(session: Session, customer: Customer) -> dict[str, list[dict[str, An
     data: dict[str, list[dict[str, Any]]] = {}
     profile_rows = session.execute(select(Customer.__table__).where(
         Customer.__table__.c.id.in_(ids))).mappings().all()
-    data["customers"] = [{k: _jsonable(v) for k, v in r.items()} for r in profile_rows]
+    data["customers"] = [{k: _jsonable(v) for k, v in _profile(r).items()}
+                         for r in profile_rows]
+    found_ids: dict[str, list[Any]] = {}
     for table, column in customer_references():
         if table.name == "customers":
             continue
@@ -85,6 +119,17 @@ def collect(session: Session, customer: Customer) -> dict[str, list[dict[str, An
         items = [{k: _jsonable(v) for k, v in r.items()} for r in rows]
         if items:
             data.setdefault(table.name, []).extend(items)
+            if "id" in table.c:
+                found_ids.setdefault(table.name, []).extend(r["id"] for r in items)
+    for child, column, parent in _second_level():
+        parent_ids = found_ids.get(parent.name)
+        if not parent_ids:
+            continue
+        rows = session.execute(select(child).where(child.c[column].in_(
+            [uuid.UUID(i) for i in parent_ids]))).mappings()
+        items = [{k: _jsonable(v) for k, v in r.items()} for r in rows]
+        if items:
+            data.setdefault(child.name, []).extend(items)
     deliveries = session.scalars(select(Delivery).where(Delivery.kind == "message"))
     wanted = {str(i) for i in ids}
     found = [{c.name: _jsonable(getattr(d, c.key)) for c in Delivery.__table__.c}
@@ -159,6 +204,65 @@ def _erase_tickets(session: Session, table: Table, column: str, ids: list[uuid.U
     return count
 
 
+def _erase_recipients(session: Session, table: Table, column: str,
+                      ids: list[uuid.UUID]) -> int:
+    """Campaign rows stay (sent/clicked counts add up) without the address used."""
+    return session.execute(update(table).where(table.c[column].in_(ids))
+                           .values(address=None)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def _erase_survey_answers(session: Session, table: Table, column: str,
+                          ids: list[uuid.UUID]) -> int:
+    """Scores and chosen options stay (survey results add up); free-text answers go,
+    in the answer's JSON and in its per-question items."""
+    from saas.models.surveys import Survey, SurveyAnswer, SurveyAnswerItem
+
+    answers = list(session.scalars(select(SurveyAnswer).where(
+        SurveyAnswer.customer_id.in_(ids))))
+    if not answers:
+        return 0
+    surveys = {s.id: s for s in session.scalars(select(Survey).where(
+        Survey.id.in_({a.survey_id for a in answers})))}
+    for answer in answers:
+        survey = surveys.get(answer.survey_id)
+        free = {q["id"] for q in (survey.questions if survey else [])
+                if q.get("kind") == "text"}
+        answer.answers = {k: (ERASED if k in free or (survey is None and isinstance(v, str))
+                              else v) for k, v in (answer.answers or {}).items()}
+    session.execute(update(SurveyAnswerItem).where(
+        SurveyAnswerItem.answer_id.in_([a.id for a in answers]),
+        SurveyAnswerItem.text.is_not(None), SurveyAnswerItem.kind == "text")
+        .values(text=ERASED).execution_options(synchronize_session=False))
+    session.flush()
+    return len(answers)
+
+
+def _erase_points(session: Session, table: Table, column: str,
+                  ids: list[uuid.UUID]) -> int:
+    """The ledger stays (points, balances, expiry); the free-text reason goes, here and
+    in its copies: the `points.adjusted` audit entries and the points events' payloads."""
+    from saas.models import AuditEntry
+    from saas.models.outbox import OutboxEvent
+
+    count = session.execute(update(table).where(table.c[column].in_(ids))
+                            .values(reason=ERASED)
+                            .execution_options(synchronize_session=False)).rowcount or 0
+    wanted = [str(i) for i in ids]
+    for entry in session.scalars(select(AuditEntry).where(
+            AuditEntry.entity_type == "customer", AuditEntry.entity_id.in_(wanted),
+            AuditEntry.action == "points.adjusted")):
+        if "reason" in (entry.changes or {}):
+            entry.changes = {**entry.changes, "reason": ERASED}
+    for event in session.scalars(select(OutboxEvent).where(
+            OutboxEvent.entity_type == "customer", OutboxEvent.entity_id.in_(wanted),
+            OutboxEvent.name.like("points.%"))):
+        if "reason" in (event.payload or {}):
+            event.payload = {**event.payload, "reason": ERASED}
+    session.flush()
+    return count
+
+
 def _delete_rows(session: Session, table: Table, column: str, ids: list[uuid.UUID]) -> int:
     return session.execute(delete(table).where(table.c[column].in_(ids))
                            .execution_options(synchronize_session=False)).rowcount or 0
@@ -167,6 +271,9 @@ def _delete_rows(session: Session, table: Table, column: str, ids: list[uuid.UUI
 register_eraser("interactions", _erase_interactions)
 register_eraser("tickets", _erase_tickets)
 register_eraser("contacts", _delete_rows)
+register_eraser("campaign_recipients", _erase_recipients)
+register_eraser("survey_answers", _erase_survey_answers)
+register_eraser("points_entries", _erase_points)
 register_eraser("customer_lookups", _delete_rows)
 
 

@@ -18,11 +18,12 @@ from saas.analytics import backtest, baskets, churn
 from saas.extensions import db
 from saas.jobs.queue import enqueue_after_commit
 from saas.models.analytics import ChurnScore, CustomerClv
-from saas.services import at_risk, staff_kpis
+from saas.services import at_risk, field_access, staff_kpis
 from saas.services import staff as staff_service
 from saas.services.errors import ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
+from saas.web import privacy as privacy_web
 from saas.web.access import request_actor, require
 from saas.web.customer_panels import register_panel
 
@@ -61,6 +62,14 @@ def _uuid_arg(name: str, errors: dict[str, str]) -> uuid.UUID | None:
         return None
 
 
+def shown_fields() -> dict[str, bool]:
+    """Which of the analytics columns the viewer's role may see (issue 11): amounts
+    derived from orders (value at stake, CLV) follow `order_amounts`, owners `owner_id`."""
+    access = privacy_web.web_access()
+    return {"amounts_visible": access.can_see(field_access.ORDER_AMOUNTS),
+            "owners_visible": access.can_see("owner_id")}
+
+
 def service_errors(exc: ServiceError, errors: dict[str, str]) -> None:
     from saas.web.messages import translate_message
 
@@ -96,7 +105,8 @@ def at_risk_page():
         "analytics/at_risk.html", rows=rows, errors=errors, owner=owner_raw,
         department=department or "", people=people, manager=manager,
         departments=at_risk.departments(db.session) if manager else [],
-        computed_at=max((r.computed_at for r in rows), default=None)), status
+        computed_at=max((r.computed_at for r in rows), default=None),
+        **shown_fields()), status
 
 
 @bp.get("/back-test")
@@ -136,7 +146,8 @@ def _customer_panel(customer: Any) -> dict[str, Any]:
     """Churn score and reasons, P(alive), CLV and "next product" for the 360 page."""
     key = (customer.tenant_id, customer.id)
     return {"churn": db.session.get(ChurnScore, key), "clv": db.session.get(CustomerClv, key),
-            "recommendations": baskets.recommendations(db.session, customer.id)}
+            "recommendations": baskets.recommendations(db.session, customer.id),
+            **shown_fields()}
 
 
 register_panel("analytics", "analytics/_customer_panel.html", context=_customer_panel,

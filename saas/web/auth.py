@@ -21,8 +21,8 @@ from wtforms import EmailField, PasswordField, StringField
 
 from saas.extensions import db, limiter
 from saas.services import staff as staff_service
-from saas.services.errors import ServiceError
-from saas.web.access import current_staff, form_errors, safe_next
+from saas.web.access import current_staff, safe_next
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("auth", __name__, url_prefix="/t/<slug>")
 
@@ -89,16 +89,12 @@ def accept_invitation(token: str):
         status = 400 if request.method == "POST" else 200
         return render_template("auth/invitation.html", form=form,
                                invitation=invitation), status
-    try:
-        staff = staff_service.accept_invitation(db.session, token, form.name.data or "",
+    staff = commit_or_rerender(
+        lambda: staff_service.accept_invitation(db.session, token, form.name.data or "",
                                                 form.password.data or "",
-                                                ip=request.remote_addr)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        form_errors(form, exc)
-        return render_template("auth/invitation.html", form=form,
-                               invitation=invitation), exc.status
+                                                ip=request.remote_addr),
+        lambda exc: (render_template("auth/invitation.html", form=form,
+                                     invitation=invitation), exc.status), form=form)
     _start_session(staff)
     flash(_("Welcome aboard, %(name)s!", name=staff.name), "success")
     return redirect(url_for("home.index"))

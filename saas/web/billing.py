@@ -32,6 +32,7 @@ from saas.tenancy import current_tenant
 from saas.web import nav
 from saas.web.access import can, current_staff, request_actor, require
 from saas.web.messages import N_, translate_message
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("billing", __name__)
 nav.add("billing.index", _l("Billing"), permission="settings.manage", order=93)
@@ -80,7 +81,6 @@ def index():
 
 
 def _failed(exc: ServiceError):
-    db.session.rollback()
     flash(translate_message(exc.message), "error")
     return _page(exc.status)
 
@@ -89,37 +89,26 @@ def _failed(exc: ServiceError):
 @require("billing.manage")
 def checkout():
     staff = current_staff()
-    try:
-        url = billing_service.start_checkout(db.session, request_actor(), current_tenant,
-                                             _config(), request.form.get("plan", ""),
-                                             email=staff.email if staff else None)
-        db.session.commit()
-    except ServiceError as exc:
-        return _failed(exc)
+    url = commit_or_rerender(lambda: billing_service.start_checkout(
+        db.session, request_actor(), current_tenant, _config(), request.form.get("plan", ""),
+        email=staff.email if staff else None), _failed)
     return redirect(url, 303)
 
 
 @bp.post("/t/<slug>/billing/portal")
 @require("billing.manage")
 def portal():
-    try:
-        url = billing_service.portal_url(db.session, request_actor(), current_tenant,
-                                         _config())
-        db.session.commit()
-    except ServiceError as exc:
-        return _failed(exc)
+    url = commit_or_rerender(lambda: billing_service.portal_url(
+        db.session, request_actor(), current_tenant, _config()), _failed)
     return redirect(url, 303)
 
 
 @bp.post("/t/<slug>/billing/change")
 @require("billing.manage")
 def change():
-    try:
-        billing_service.change_plan(db.session, request_actor(), current_tenant, _config(),
-                                    request.form.get("plan", ""))
-        db.session.commit()
-    except ServiceError as exc:
-        return _failed(exc)
+    commit_or_rerender(lambda: billing_service.change_plan(
+        db.session, request_actor(), current_tenant, _config(), request.form.get("plan", "")),
+        _failed)
     flash(_("Your plan has been changed."), "success")
     return redirect(url_for("billing.index"), 303)
 
@@ -128,12 +117,8 @@ def change():
 @require("billing.manage")
 def cancel():
     resume = request.form.get("resume") == "1"
-    try:
-        billing_service.cancel(db.session, request_actor(), current_tenant, _config(),
-                               resume=resume)
-        db.session.commit()
-    except ServiceError as exc:
-        return _failed(exc)
+    commit_or_rerender(lambda: billing_service.cancel(
+        db.session, request_actor(), current_tenant, _config(), resume=resume), _failed)
     flash(_("Your subscription continues.") if resume else
           _("Your subscription ends at the end of the paid period."), "success")
     return redirect(url_for("billing.index"), 303)

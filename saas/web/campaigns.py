@@ -29,6 +29,7 @@ from saas.web import nav
 from saas.web.access import flash_error, request_actor, require
 from saas.web.forms import choices
 from saas.web.messages import translate_message
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("campaigns", __name__, url_prefix="/t/<slug>/campaigns")
 nav.add("campaigns.index", _l("Campaigns"), permission="campaigns.manage", order=55)
@@ -174,22 +175,20 @@ def _save(campaign: Campaign | None):
         status = 422 if request.method == "POST" else 200
         return render_template("campaigns/form.html", form=form, campaign=campaign), status
     data, kept = form.data_for_service()
-    try:
+
+    def write() -> Campaign:
         if campaign is None:
-            campaign = campaigns.create_campaign(db.session, request_actor(), data)
-        else:
-            campaign = campaigns.update_campaign(db.session, request_actor(), campaign.id,
-                                                 data)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+            return campaigns.create_campaign(db.session, request_actor(), data)
+        return campaigns.update_campaign(db.session, request_actor(), campaign.id, data)
+
+    def rerender(exc: ServiceError):
         form.show_errors(exc, kept)
-        if campaign is not None:
-            campaign = campaigns.get_campaign(db.session, campaign.id)
-        return render_template("campaigns/form.html", form=form, campaign=campaign), \
-            exc.status
+        again = None if campaign is None else campaigns.get_campaign(db.session, campaign.id)
+        return render_template("campaigns/form.html", form=form, campaign=again), exc.status
+
+    saved = commit_or_rerender(write, rerender)
     flash(_("Campaign saved."), "success")
-    return redirect(url_for(".show", campaign_id=campaign.id), 303)
+    return redirect(url_for(".show", campaign_id=saved.id), 303)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -232,23 +231,20 @@ def act(campaign_id, action: str):
     """Launch (now, or at a time in the tenant's zone), pause, resume or cancel."""
     fn, done = ACTIONS[action]
     campaign = campaigns.get_campaign(db.session, campaign_id)
-    try:
-        if action == "launch":
-            campaign = fn(db.session, request_actor(), campaign.id,
-                          request.form.get("at") or None)
-        else:
-            campaign = fn(db.session, request_actor(), campaign.id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+    args = (request.form.get("at") or None,) if action == "launch" else ()
+
+    def rerender(exc: ServiceError):
         flash_error(exc)
         for messages in exc.errors.values():
             for m in messages:
                 flash(translate_message(m), "error")
         return show(campaign_id), exc.status
-    flash(_("Campaign scheduled.") if campaign.status == "scheduled" else str(done),
+
+    changed = commit_or_rerender(
+        lambda: fn(db.session, request_actor(), campaign.id, *args), rerender)
+    flash(_("Campaign scheduled.") if changed.status == "scheduled" else str(done),
           "success")
-    return redirect(url_for(".show", campaign_id=campaign.id), 303)
+    return redirect(url_for(".show", campaign_id=changed.id), 303)
 
 
 @bp.get("/<uuid:campaign_id>/progress.json")

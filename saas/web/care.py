@@ -14,10 +14,10 @@ from saas.models.care import CARE_KINDS
 from saas.services import care as care_service
 from saas.services import loyalty as loyalty_service
 from saas.services.customers import bound_tenant
-from saas.services.errors import ServiceError
 from saas.web import nav
-from saas.web.access import flash_error, form_errors, request_actor, require
+from saas.web.access import request_actor, require
 from saas.web.forms import choices
+from saas.web.saving import back_with_error, commit_or_rerender
 
 bp = Blueprint("care", __name__, url_prefix="/t/<slug>/care")
 nav.add("care.index", _l("Customer care"), permission="campaigns.manage", order=44)
@@ -80,13 +80,8 @@ def create_rule():
                 "subject": form.subject.data or None, "template": form.template.data,
                 "days_after": int(days) if days.isdigit() else (days or None),
                 "reward_id": form.reward_id.data or None}
-        try:
-            care_service.create_rule(db.session, request_actor(), data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render(form=form, status=exc.status)
+        commit_or_rerender(lambda: care_service.create_rule(db.session, request_actor(), data),
+                           lambda exc: _render(form=form, status=exc.status), form=form)
         flash(_("Care rule saved."), "success")
     return redirect(url_for(".index"))
 
@@ -95,14 +90,11 @@ def create_rule():
 @require("campaigns.manage")
 def toggle_rule(care_rule_id):
     rule = care_service.get_rule(db.session, care_rule_id)
-    try:
-        care_service.update_rule(db.session, request_actor(), rule.id,
-                                 {"active": not rule.active})
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash_error(exc)
-    return redirect(url_for(".index"))
+    back = url_for(".index")
+    commit_or_rerender(lambda: care_service.update_rule(db.session, request_actor(), rule.id,
+                                                        {"active": not rule.active}),
+                       back_with_error(back))
+    return redirect(back)
 
 
 @bp.post("/rules/<uuid:care_rule_id>/delete")
@@ -118,13 +110,8 @@ def delete_rule(care_rule_id):
 @require("campaigns.manage")
 def quiet_hours():
     quiet = QuietForm(request.form)
-    try:
-        care_service.set_quiet_hours(db.session, request_actor(), quiet.start.data or "",
-                                     quiet.end.data or "")
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        form_errors(quiet, exc)
-        return _render(quiet=quiet, status=exc.status)
+    commit_or_rerender(lambda: care_service.set_quiet_hours(
+        db.session, request_actor(), quiet.start.data or "", quiet.end.data or ""),
+        lambda exc: _render(quiet=quiet, status=exc.status), form=quiet)
     flash(_("Quiet hours saved."), "success")
     return redirect(url_for(".index"))

@@ -210,7 +210,14 @@ def index():
     view_id = request.args.get("view")
     if view_id:
         view = saved_views.get_view(db.session, request_actor(), view_id)
-        return redirect(url_for(".index", **view.filters, sort=view.sort), 303)
+        kept, dropped = saved_views.applicable(db.session, request_actor(), view,
+                                               privacy_web.web_access())
+        if dropped:
+            flash(_("The view “%(view)s” opened without its filter on %(fields)s: that "
+                    "field is hidden for your role, so more customers may be listed.",
+                    view=view.name, fields=", ".join(
+                        d.label if d.custom else _(d.label) for d in dropped)), "info")
+        return redirect(url_for(".index", **kept, sort=view.sort), 303)
     try:
         privacy_web.check_filters(raw)
         query = customer_list.parse_filters(db.session, raw)

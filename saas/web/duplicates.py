@@ -3,6 +3,9 @@ where staff pick the surviving value per field, merge, or dismiss a pair."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,6 +14,7 @@ from saas.extensions import db
 from saas.services import duplicates, merge, row_scope
 from saas.services.errors import ServiceError
 from saas.web import nav
+from saas.web import privacy as privacy_web
 from saas.web.access import flash_error, request_actor, require
 
 bp = Blueprint("duplicates", __name__, url_prefix="/t/<slug>/duplicates")
@@ -38,8 +42,17 @@ def index():
     except ServiceError as exc:
         flash_error(exc)
         pairs = []
-    return render_template("duplicates/index.html", pairs=pairs, reason=reason,
-                           reason_labels=REASON_LABELS)
+    return render_template("duplicates/index.html", pairs=[_shown(p) for p in pairs],
+                           reason=reason, reason_labels=REASON_LABELS)
+
+
+def _shown(pair: duplicates.Pair) -> Any:
+    """A pair as the viewer's role may see it: both customers redacted (masked values
+    masked, hidden ones empty) and each reason's shared value likewise (issue 11)."""
+    return SimpleNamespace(
+        first=privacy_web.redacted(pair.first), second=privacy_web.redacted(pair.second),
+        reasons=pair.reasons, detail=duplicates.redacted_detail(
+            privacy_web.web_access(), pair.reasons, pair.detail))
 
 
 def _pair():
@@ -56,9 +69,13 @@ def _pair():
 def compare():
     survivor, merged = _pair()
     _values, used = merge.plan(survivor, merged)
+    access = privacy_web.web_access()
+    survivor, merged = privacy_web.redacted(survivor), privacy_web.redacted(merged)
     keys = sorted({*(survivor.custom_fields or {}), *(merged.custom_fields or {})})
+    fields = [f for f in merge.SCALAR_FIELDS if access.can_see(f) or f not in
+              {s.key for s in access.specs}]
     return render_template("duplicates/compare.html", survivor=survivor, merged=merged,
-                           used=used, fields=merge.SCALAR_FIELDS, field_labels=FIELD_LABELS,
+                           used=used, fields=fields, field_labels=FIELD_LABELS,
                            custom_keys=keys)
 
 

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from saas.extensions import db
 from saas.services.errors import ServiceError
+from saas.uploads import megabytes
 from saas.web.messages import translate_message
 
 bp = Blueprint("errors", __name__)
@@ -71,6 +72,9 @@ def http_error(exc: HTTPException):
         from saas.extensions import api
 
         return api.handle_http_exception(exc)
+    if exc.code == 413:
+        return _render(413, str(_l("Files are limited to %(max)s MB here. Try a smaller file.",
+                                   max=megabytes(request.max_content_length))))
     return _render(exc.code)
 
 

@@ -20,8 +20,9 @@ from flask_babel import lazy_gettext as _l
 from saas.api.exports import export_response
 from saas.extensions import db
 from saas.models.imports import IMPORT_ENTITIES, ImportJob
-from saas.services import import_fields, imports
+from saas.services import imports
 from saas.services.errors import ServiceError
+from saas.uploads import large_upload
 from saas.web import nav
 from saas.web.access import flash_error, request_actor, require
 
@@ -59,9 +60,10 @@ def index():
 
 
 @bp.post("/")
+@large_upload
 @require("customers.write")
 def upload():
-    """A body over MAX_CONTENT_LENGTH never gets here: the 413 page explains the limit."""
+    """A body over IMPORT_MAX_BYTES never gets here: the 413 page states the limit."""
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash(_("Choose a CSV or XLSX file."), "error")
@@ -86,7 +88,7 @@ def _show(job: ImportJob, preview: dict | None = None, errors: dict | None = Non
     return render_template(
         "imports/show.html", job=job, preview=preview, errors=errors or {},
         mapping=mapping if mapping is not None else job.mapping,
-        targets=import_fields.targets(db.session, job.entity), issues=issues,
+        targets=imports.target_access(db.session, request_actor(), job.entity), issues=issues,
         entity_labels=ENTITY_LABELS, status_labels=STATUS_LABELS,
         progress=_progress(job)), status
 

@@ -6,6 +6,7 @@ page (`loyalty/_customer_panel.html`) shows balance, tier and level and redeems 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +37,7 @@ from saas.web.access import (
 from saas.web.forms import choices
 from saas.web.messages import translate_message
 from saas.web.rule_form import count as clamp_count
+from saas.web.saving import commit_or_rerender
 from saas.web.templating import localtime
 
 bp = Blueprint("loyalty", __name__, url_prefix="/t/<slug>/loyalty")
@@ -180,14 +182,14 @@ def _program_data(form) -> dict[str, Any]:
 @require("settings.manage")
 def update_program():
     data = _program_data(request.form)
-    try:
-        loyalty_service.update_program(db.session, request_actor(), data)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+
+    def rerender(exc: ServiceError):
         errors = {k: [translate_message(m) for m in v] for k, v in exc.errors.items()}
         flash(translate_message(exc.message), "error")
         return _render_index(errors, dict(request.form), status=exc.status)
+
+    commit_or_rerender(
+        lambda: loyalty_service.update_program(db.session, request_actor(), data), rerender)
     flash(_("Loyalty settings saved."), "success")
     return redirect(url_for(".index"), 303)
 
@@ -203,22 +205,22 @@ def _reward_data(form: RewardForm, creating: bool) -> dict[str, Any]:
     return data
 
 
+def _reward_page(form: RewardForm, reward, status: int = 200):
+    return render_template("loyalty/reward.html", form=form, reward=reward), status
+
+
 @bp.route("/rewards/new", methods=["GET", "POST"])
 @require("settings.manage")
 def create_reward():
     form = _reward_form()
     if form.validate_on_submit():
-        try:
-            loyalty_service.create_reward(db.session, request_actor(),
-                                          _reward_data(form, creating=True))
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return render_template("loyalty/reward.html", form=form, reward=None), exc.status
+        commit_or_rerender(
+            lambda: loyalty_service.create_reward(db.session, request_actor(),
+                                                  _reward_data(form, creating=True)),
+            lambda exc: _reward_page(form, None, exc.status), form=form)
         flash(_("Reward saved."), "success")
         return redirect(url_for(".index"), 303)
-    return render_template("loyalty/reward.html", form=form, reward=None)
+    return _reward_page(form, None)
 
 
 @bp.route("/rewards/<reward_id>/edit", methods=["GET", "POST"])
@@ -231,18 +233,14 @@ def edit_reward(reward_id: str):
             value = getattr(reward, key)
             getattr(form, key).data = "" if value is None else str(value)
     if form.validate_on_submit():
-        try:
-            loyalty_service.update_reward(db.session, request_actor(), reward.id,
-                                          _reward_data(form, creating=False))
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            reward = loyalty_service.get_reward(db.session, reward_id)
-            return render_template("loyalty/reward.html", form=form, reward=reward), exc.status
+        commit_or_rerender(
+            lambda: loyalty_service.update_reward(db.session, request_actor(), reward.id,
+                                                  _reward_data(form, creating=False)),
+            lambda exc: _reward_page(form, loyalty_service.get_reward(db.session, reward_id),
+                                     exc.status), form=form)
         flash(_("Reward saved."), "success")
         return redirect(url_for(".index"), 303)
-    return render_template("loyalty/reward.html", form=form, reward=reward)
+    return _reward_page(form, reward)
 
 
 @bp.post("/levels")
@@ -250,16 +248,12 @@ def edit_reward(reward_id: str):
 def create_level():
     form = _level_form()
     if form.validate_on_submit():
-        try:
-            loyalty_service.create_level(db.session, request_actor(), {
-                "name": form.name.data, "basis": form.basis.data,
+        data = {"name": form.name.data, "basis": form.basis.data,
                 "threshold": form.threshold.data, "window_months": form.window_months.data,
-                "benefits": form.benefits.data or ""})
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_index(level_form=form, status=exc.status)
+                "benefits": form.benefits.data or ""}
+        commit_or_rerender(
+            lambda: loyalty_service.create_level(db.session, request_actor(), data),
+            lambda exc: _render_index(level_form=form, status=exc.status), form=form)
         flash(_("Membership level saved."), "success")
         return redirect(url_for(".index"), 303)
     return _render_index(level_form=form, status=422)
@@ -279,14 +273,10 @@ def delete_level(level_id: str):
 def use_coupon():
     form = CouponForm()
     if form.validate_on_submit():
-        try:
-            coupon = loyalty_service.use_coupon(db.session, request_actor(), form.code.data,
-                                                form.used_on.data or "")
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_index(coupon_form=form, status=exc.status)
+        coupon = commit_or_rerender(
+            lambda: loyalty_service.use_coupon(db.session, request_actor(), form.code.data,
+                                               form.used_on.data or ""),
+            lambda exc: _render_index(coupon_form=form, status=exc.status), form=form)
         flash(_("Coupon %(code)s marked as used.", code=coupon.code), "success")
         return redirect(url_for(".index"), 303)
     return _render_index(coupon_form=form, status=422)
@@ -317,6 +307,13 @@ def _render_customer(customer, redeem_form=None, adjust_form=None, referral_form
         referral_form=referral_form or ReferralForm(), entry_labels=ENTRY_LABELS), status
 
 
+def _customer_again(customer_id: str, **forms: FlaskForm) -> Callable[[ServiceError], Any]:
+    """The customer's loyalty page after a failed write: the customer loaded again (the
+    rollback expired it), the posted form with its errors."""
+    return lambda exc: _render_customer(get_customer(db.session, customer_id),
+                                        status=exc.status, **forms)
+
+
 def _existing_code(customer_id) -> str | None:
     return db.session.scalar(select(ReferralCode.code).where(
         ReferralCode.customer_id == customer_id))
@@ -338,12 +335,8 @@ def redeem(customer_id: str):
     found = get_customer(db.session, customer_id)
     form = _redeem_form()
     if form.validate_on_submit():
-        try:
-            done = loyalty_service.redeem(db.session, request_actor(), found.id,
-                                          form.reward_id.data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
+
+        def rerender(exc: ServiceError):
             if _back_to_360():
                 if exc.errors:
                     flash("; ".join(translate_message(m) for v in exc.errors.values()
@@ -354,6 +347,9 @@ def redeem(customer_id: str):
             form_errors(form, exc)
             return _render_customer(get_customer(db.session, customer_id), redeem_form=form,
                                     status=exc.status)
+
+        done = commit_or_rerender(lambda: loyalty_service.redeem(
+            db.session, request_actor(), found.id, form.reward_id.data), rerender)
         message = _("Redeemed for %(points)s points.", points=done.points)
         if done.coupon_code:
             message += " " + _("Coupon code: %(code)s", code=done.coupon_code)
@@ -369,15 +365,11 @@ def adjust(customer_id: str):
     found = get_customer(db.session, customer_id)
     form = AdjustForm()
     if form.validate_on_submit():
-        try:
-            loyalty_service.adjust(db.session, request_actor(), found.id,
-                                   (form.points.data or "").strip(), form.reason.data or "")
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_customer(get_customer(db.session, customer_id), adjust_form=form,
-                                    status=exc.status)
+        commit_or_rerender(
+            lambda: loyalty_service.adjust(db.session, request_actor(), found.id,
+                                           (form.points.data or "").strip(),
+                                           form.reason.data or ""),
+            _customer_again(customer_id, adjust_form=form), form=form)
         flash(_("Points adjusted."), "success")
         return redirect(url_for(".customer", customer_id=found.id), 303)
     return _render_customer(found, adjust_form=form, status=422)
@@ -400,14 +392,10 @@ def register_referral(customer_id: str):
     found = get_customer(db.session, customer_id)
     form = ReferralForm()
     if form.validate_on_submit():
-        try:
-            referral_service.register(db.session, request_actor(), found.id, form.code.data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_customer(get_customer(db.session, customer_id),
-                                    referral_form=form, status=exc.status)
+        commit_or_rerender(
+            lambda: referral_service.register(db.session, request_actor(), found.id,
+                                              form.code.data),
+            _customer_again(customer_id, referral_form=form), form=form)
         flash(_("Referral recorded: the referrer earns on this customer's first order."),
               "success")
         return redirect(url_for(".customer", customer_id=found.id), 303)

@@ -290,7 +290,14 @@ KNOWN = (
     N_("You may not see %(field)s."),
     N_("You may not change %(field)s."),
     N_("You may not use: %(fields)s."),
+    N_("You may not change: %(fields)s."),
+    N_("You may not filter on: %(fields)s."),
+    N_("This matches a customer outside your row scope."),
     N_("Used in %(where)s '%(name)s'."),
+    N_("Tier rules or segments use this field; rules cannot read an encrypted value, so "
+       "change them before marking it sensitive."),
+    N_("Custom field '%(name)s' is sensitive (encrypted at rest): rules cannot read its "
+       "values; filter the customer list by its exact value instead."),
     N_("Row %(row)s of this file has the same value; only that row was imported."),
     N_("Row %(row)s of this file already updates the same customer; only that row was "
        "imported."),
@@ -303,6 +310,12 @@ KNOWN = (
     N_("Column names must be unique: '%(name)s' appears twice."),
     N_("Row %(row)s cannot be read: %(error)s."),
     N_("Row %(row)s is not valid text in the file's encoding; save the file as CSV UTF-8."),
+    N_("This row is not valid %(encoding)s text (byte %(byte)s at position %(position)s); "
+       "save the file in one encoding."),
+    N_("This row is UTF-8 text in a file read as GBK; save the file in one encoding."),
+    N_("A quote in this row is never closed; the rows after it were read on their own."),
+    N_("This row cannot be read: %(error)s."),
+    N_("Row 1 (the header): %(message)s"),
     N_("'%(column)s' is already mapped to %(target)s."),
     N_("Map a column to %(target)s."),
     N_("A %(status)s ticket cannot become %(new)s."),

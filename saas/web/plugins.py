@@ -33,11 +33,12 @@ from saas.hooks.types import InboundMessage
 from saas.models.plugins import DELIVERY_STATUSES
 from saas.services import plugin_deliveries as delivery_service
 from saas.services import plugins as plugin_service
-from saas.services.errors import InvalidInput, ServiceError
+from saas.services.errors import InvalidInput
 from saas.tenancy import current_tenant
 from saas.web import nav
-from saas.web.access import form_errors, request_actor, require
+from saas.web.access import request_actor, require
 from saas.web.forms import choices
+from saas.web.saving import commit_or_rerender
 
 log = logging.getLogger("saas.plugins")
 
@@ -142,22 +143,19 @@ def settings(name: str):
         abort(404)
     fields = plugin_service.describe_settings(name)
     values = plugin_service.settings_for_display(db.session, name)
-    if request.method == "GET":
+
+    def page(form: FlaskForm, code: int = 200):
         return render_template("plugins/settings.html", plugin=status, fields=fields,
-                               form=settings_form(fields, values))
+                               form=form), code
+
+    if request.method == "GET":
+        return page(settings_form(fields, values))
     form = settings_form(fields, values, formdata=request.form)
     if not form.validate_on_submit():
-        return render_template("plugins/settings.html", plugin=status, fields=fields,
-                               form=form), 400
-    try:
-        plugin_service.update_settings(db.session, request_actor(), name,
-                                       form_to_settings(fields, form))
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        form_errors(form, exc)
-        return render_template("plugins/settings.html", plugin=status, fields=fields,
-                               form=form), exc.status
+        return page(form, 400)
+    commit_or_rerender(lambda: plugin_service.update_settings(
+        db.session, request_actor(), name, form_to_settings(fields, form)),
+        lambda exc: page(form, exc.status), form=form)
     flash(_("Settings of %(name)s saved.", name=name), "success")
     return redirect(url_for(".settings", name=name), 303)
 

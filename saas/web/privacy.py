@@ -31,6 +31,7 @@ from saas.services.errors import Conflict, ServiceError
 from saas.web import nav
 from saas.web.access import current_staff, flash_error, request_actor, require
 from saas.web.messages import translate_message
+from saas.web.saving import back_with_error, commit_or_rerender
 
 bp = Blueprint("privacy", __name__, url_prefix="/t/<slug>/privacy")
 nav.add("privacy.index", _l("Privacy"), permission="privacy.manage", order=92)
@@ -41,7 +42,8 @@ MATRIX_LEVELS = {"visible": "write", "readonly": "read", "masked": "masked",
                  "hidden": "hidden"}
 ACTION_LABELS = {"customer.viewed": _l("Viewed"), "customer.exported": _l("Exported"),
                  "customer.field_revealed": _l("Revealed a field"),
-                 "customer.erased": _l("Erased")}
+                 "customer.erased": _l("Erased"),
+                 "customers.exported": _l("Exported in a list")}
 
 
 # -- helpers for the customer pages ----------------------------------------------------
@@ -192,20 +194,19 @@ def save_fields():
         role, field = key.split("|", 1)
         changes.append({"role": role, "field": field,
                         "level": MATRIX_LEVELS.get(value, value)})
-    try:
-        field_access.set_permissions(db.session, request_actor(), changes,
-                                     confirm=request.form.get("confirm") == "1")
-        db.session.commit()
-    except Conflict as exc:
-        db.session.rollback()
+
+    def rerender(exc: ServiceError):
+        if not isinstance(exc, Conflict):
+            flash_error(exc)
+            return redirect(url_for(".index"), 303)
         usages = [(k, m) for k, msgs in exc.errors.items() for m in msgs]
         return render_template(
             "privacy/confirm.html", usages=usages, form=request.form,
             message=translate_message(exc.message)), 409
-    except ServiceError as exc:
-        db.session.rollback()
-        flash_error(exc)
-        return redirect(url_for(".index"), 303)
+
+    commit_or_rerender(lambda: field_access.set_permissions(
+        db.session, request_actor(), changes, confirm=request.form.get("confirm") == "1"),
+        rerender)
     flash(_("Field permissions saved."), "success")
     return redirect(url_for(".index"), 303)
 
@@ -213,15 +214,12 @@ def save_fields():
 @bp.post("/scopes")
 @require("privacy.manage")
 def save_scopes():
-    try:
+    def write() -> None:
         for role in row_scope.SCOPED_ROLES:
             if request.form.get(role):
                 row_scope.set_scope(db.session, request_actor(), role, request.form[role])
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash_error(exc)
-        return redirect(url_for(".index"), 303)
+
+    commit_or_rerender(write, back_with_error(url_for(".index"), 303))
     flash(_("Row scopes saved."), "success")
     return redirect(url_for(".index"), 303)
 
@@ -295,13 +293,9 @@ def erase(customer_id: str):
     if request.form.get("confirm") != "ERASE":
         flash(_("Type ERASE to confirm."), "error")
         return redirect(url_for(".customer", customer_id=customer_id), 303)
-    try:
-        subject_requests.erase_customer(db.session, request_actor(), customer_id,
-                                        request.form.get("reason") or None)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash_error(exc)
-        return redirect(url_for(".customer", customer_id=customer_id), 303)
+    back = url_for(".customer", customer_id=customer_id)
+    commit_or_rerender(lambda: subject_requests.erase_customer(
+        db.session, request_actor(), customer_id, request.form.get("reason") or None),
+        back_with_error(back, 303))
     flash(_("The customer's personal data was erased."), "success")
-    return redirect(url_for(".customer", customer_id=customer_id), 303)
+    return redirect(back, 303)

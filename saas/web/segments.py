@@ -17,6 +17,7 @@ from saas.services.measures import ACTIVE_FACTOR, CHURN_FACTOR, DEFAULT_RHYTHM_D
 from saas.web import nav
 from saas.web.access import request_actor, require
 from saas.web.messages import translate_message
+from saas.web.privacy import redacted
 from saas.web.rule_form import RuleForm
 from saas.web.tiers import SEGMENT_LABELS, _builder_options
 
@@ -52,8 +53,9 @@ def _builtin_rules() -> dict[str, str]:
 @require("customers.read")
 def index():
     builtin = segment_service.builtin_distribution(db.session)
-    saved = [(s, None if segment_service.rule_problems(db.session, s)
-              else segment_service.count(db.session, s.id))
+    actor = request_actor()
+    saved = [(s, None if segment_service.rule_problems(db.session, s, actor)
+              else segment_service.count(db.session, s.id, actor))
              for s in segment_service.list_segments(db.session)]
     return render_template("segments/index.html", builtin=builtin, saved=saved,
                            labels=SEGMENT_LABELS, rule_text=_builtin_rules(),
@@ -77,7 +79,7 @@ def _submit(segment) -> Any:
     data = {"name": name, "description": description, "rule": rf.to_rule(ctx)}
     try:
         if form.get("action") == "count":
-            count = segment_service.preview_count(db.session, data["rule"])
+            count = segment_service.preview_count(db.session, data["rule"], request_actor())
             db.session.rollback()
             return _render_form(segment, name, description, rf, count=count)
         if segment is None:
@@ -118,9 +120,15 @@ def show(segment_id: str):
                                members=[], describe=rules.describe,
                                problems=[translate_message(m) for msgs in problems.values()
                                          for m in msgs])
+    actor = request_actor()
+    if segment_service.hidden_conditions(db.session, actor, segment.rule):
+        return render_template("segments/show.html", segment=segment, count=None,
+                               members=[], describe=rules.describe, problems=[],
+                               hidden=True)
     return render_template("segments/show.html", segment=segment,
-                           count=segment_service.count(db.session, segment.id),
-                           members=segment_service.members(db.session, segment.id),
+                           count=segment_service.count(db.session, segment.id, actor),
+                           members=[redacted(c) for c in segment_service.members(
+                               db.session, segment.id, actor=actor)],
                            describe=rules.describe, problems=[])
 
 

@@ -10,12 +10,12 @@ from wtforms import SelectField, StringField
 
 from saas.extensions import db
 from saas.services import tenants as tenant_service
-from saas.services.errors import ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
-from saas.web.access import form_errors, request_actor, require
+from saas.web.access import request_actor, require
 from saas.web.forms import choices
 from saas.web.public import LOCALE_CHOICES, timezone_choices
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("settings", __name__, url_prefix="/t/<slug>/settings")
 nav.add("settings.edit", _l("Settings"), permission="settings.manage", order=95)
@@ -40,15 +40,10 @@ def edit():
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("settings/edit.html", form=form), status
-    try:
-        tenant_service.update_settings(db.session, tenant, request_actor(),
-                                       name=form.name.data or "", locale=form.locale.data,
-                                       timezone=form.timezone.data,
-                                       currency=form.currency.data)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        form_errors(form, exc)
-        return render_template("settings/edit.html", form=form), exc.status
+    commit_or_rerender(
+        lambda: tenant_service.update_settings(
+            db.session, tenant, request_actor(), name=form.name.data or "",
+            locale=form.locale.data, timezone=form.timezone.data, currency=form.currency.data),
+        lambda exc: (render_template("settings/edit.html", form=form), exc.status), form=form)
     flash(_("Settings saved."), "success")
     return redirect(url_for(".edit"), 303)

@@ -14,8 +14,9 @@ from saas.services import staff as staff_service
 from saas.services.errors import ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
-from saas.web.access import can, flash_error, form_errors, request_actor, require
+from saas.web.access import can, flash_error, request_actor, require
 from saas.web.forms import choices
+from saas.web.saving import commit_or_rerender
 from saas.web.templating import role_label
 
 bp = Blueprint("staff", __name__, url_prefix="/t/<slug>/staff")
@@ -50,6 +51,11 @@ def _invite_form(blank: bool = False) -> InviteForm:
     return form
 
 
+def _index_with_error(exc: ServiceError):
+    flash_error(exc)
+    return _render_index(_invite_form(blank=True), exc.status)
+
+
 @bp.get("/")
 @require("staff.read")
 def index():
@@ -62,16 +68,10 @@ def invite():
     form = _invite_form()
     if not form.validate_on_submit():
         return _render_index(form, 400)
-    try:
-        invitation, link = staff_service.invite(
-            db.session, request_actor(), form.email.data or "", form.role.data or "",
-            current_app.config["INVITATION_TTL_HOURS"], current_app.config["BASE_URL"],
-            current_tenant.slug)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        form_errors(form, exc)
-        return _render_index(form, exc.status)
+    invitation, link = commit_or_rerender(lambda: staff_service.invite(
+        db.session, request_actor(), form.email.data or "", form.role.data or "",
+        current_app.config["INVITATION_TTL_HOURS"], current_app.config["BASE_URL"],
+        current_tenant.slug), lambda exc: _render_index(form, exc.status), form=form)
     flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
     return _render_index(_invite_form(blank=True), 201, link)
 
@@ -82,15 +82,10 @@ def change_role(staff_id: str):
     member = staff_service.get_staff(db.session, staff_id)
     form = RoleForm()
     if form.validate_on_submit():
-        try:
-            staff_service.change_role(db.session, request_actor(), member, form.role.data or "")
-            db.session.commit()
-            flash(_("%(name)s is now %(role)s.", name=member.name,
-                    role=role_label(member.role)), "success")
-        except ServiceError as exc:
-            db.session.rollback()
-            flash_error(exc)
-            return _render_index(_invite_form(blank=True), exc.status)
+        commit_or_rerender(lambda: staff_service.change_role(
+            db.session, request_actor(), member, form.role.data or ""), _index_with_error)
+        flash(_("%(name)s is now %(role)s.", name=member.name,
+                role=role_label(member.role)), "success")
     return redirect(url_for(".index"), 303)
 
 
@@ -102,13 +97,8 @@ def set_active(staff_id: str):
         flash(_("Choose whether the account is active."), "error")
         return _render_index(_invite_form(blank=True), 422)
     active = request.form["active"] == "1"
-    try:
-        staff_service.set_active(db.session, request_actor(), member, active)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash_error(exc)
-        return _render_index(_invite_form(blank=True), exc.status)
+    commit_or_rerender(lambda: staff_service.set_active(db.session, request_actor(), member,
+                                                        active), _index_with_error)
     flash(_("%(name)s can log in again.", name=member.name) if active
           else _("%(name)s can no longer log in.", name=member.name), "success")
     return redirect(url_for(".index"), 303)

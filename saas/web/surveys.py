@@ -38,6 +38,7 @@ from saas.web import nav
 from saas.web.access import request_actor, require
 from saas.web.forms import choices
 from saas.web.messages import translate_message
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("surveys", __name__, url_prefix="/t/<slug>/surveys")
 nav.add("surveys.index", _l("Surveys"), permission="reports.read", order=57)
@@ -193,20 +194,20 @@ def _save(survey: Survey | None):
     data, kept = form.data_for_service()
     if data is None:
         return render_template("surveys/form.html", form=form, survey=survey), 422
-    try:
+
+    def write() -> Survey:
         if survey is None:
-            survey = surveys.create_survey(db.session, request_actor(), data)
-        else:
-            survey = surveys.update_survey(db.session, request_actor(), survey.id, data)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+            return surveys.create_survey(db.session, request_actor(), data)
+        return surveys.update_survey(db.session, request_actor(), survey.id, data)
+
+    def rerender(exc: ServiceError):
         form.show_errors(exc, kept)
-        if survey is not None:
-            survey = surveys.get_survey(db.session, survey.id)
-        return render_template("surveys/form.html", form=form, survey=survey), exc.status
+        again = None if survey is None else surveys.get_survey(db.session, survey.id)
+        return render_template("surveys/form.html", form=form, survey=again), exc.status
+
+    saved = commit_or_rerender(write, rerender)
     flash(_("Survey saved."), "success")
-    return redirect(url_for(".results", survey_id=survey.id), 303)
+    return redirect(url_for(".results", survey_id=saved.id), 303)
 
 
 @bp.route("/new", methods=["GET", "POST"])

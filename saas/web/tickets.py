@@ -6,6 +6,7 @@ service errors go next to the fields (or into a flash) with the service's status
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -47,8 +48,9 @@ from saas.services.errors import InvalidInput, ServiceError
 from saas.services.visits import tenant_today
 from saas.tenancy import current_tenant
 from saas.web import nav
-from saas.web.access import current_staff, flash_error, form_errors, request_actor, require
+from saas.web.access import current_staff, flash_error, request_actor, require
 from saas.web.forms import choices
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("tickets", __name__, url_prefix="/t/<slug>/tickets")
 nav.add("tickets.index", _l("Tickets"), permission="tickets.read", order=40)
@@ -210,14 +212,14 @@ def create():
                 "description": form.description.data, "type": form.type.data,
                 "priority": form.priority.data, "cause": form.cause.data or None,
                 "owner_id": form.owner_id.data or None, "channel": "web"}
-        try:
+
+        def write() -> Ticket:
             row_scope.ensure_visible(db.session, request_actor(), data["customer_id"])
-            ticket = ticket_service.create_ticket(db.session, request_actor(), data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return render_template("tickets/form.html", form=form), exc.status
+            return ticket_service.create_ticket(db.session, request_actor(), data)
+
+        ticket = commit_or_rerender(
+            write, lambda exc: (render_template("tickets/form.html", form=form), exc.status),
+            form=form)
         flash(_("Ticket opened."), "success")
         return redirect(url_for(".show", ticket_id=ticket.id))
     return render_template("tickets/form.html", form=form)
@@ -242,6 +244,13 @@ def _render_show(ticket: Ticket, message_form: MessageForm | None = None,
         watchers=[staff.get(w) for w in ticket.watchers or []]), status
 
 
+def _show_again(ticket_id, **forms: FlaskForm) -> Callable[[ServiceError], Any]:
+    """The ticket page after a failed write: the ticket loaded again (the rollback expired
+    it), the posted form with its errors."""
+    return lambda exc: _render_show(ticket_service.get_ticket(db.session, ticket_id),
+                                    status=exc.status, **forms)
+
+
 @bp.get("/<uuid:ticket_id>")
 @require("tickets.read")
 def show(ticket_id):
@@ -254,15 +263,10 @@ def add_message(ticket_id):
     ticket = ticket_service.get_ticket(db.session, ticket_id)
     form = _message_form()
     if form.validate_on_submit():
-        try:
-            ticket_service.add_message(db.session, request_actor(), ticket.id,
-                                       form.kind.data, form.body.data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_show(ticket_service.get_ticket(db.session, ticket_id),
-                                message_form=form, status=exc.status)
+        commit_or_rerender(
+            lambda: ticket_service.add_message(db.session, request_actor(), ticket.id,
+                                               form.kind.data, form.body.data),
+            _show_again(ticket_id, message_form=form), form=form)
         flash(_("Reply sent.") if form.kind.data == "reply" else _("Note added."),
               "success")
     return redirect(url_for(".show", ticket_id=ticket_id))
@@ -290,17 +294,12 @@ def edit(ticket_id):
     ticket = ticket_service.get_ticket(db.session, ticket_id)
     form = _edit_form(ticket, formdata=request.form)
     if form.validate_on_submit():
-        try:
-            ticket_service.update_ticket(db.session, request_actor(), ticket.id, {
-                "priority": form.priority.data, "cause": form.cause.data or None,
+        data = {"priority": form.priority.data, "cause": form.cause.data or None,
                 "owner_id": form.owner_id.data or None,
-                "watchers": [w for w in form.watchers.data or [] if w]})
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_show(ticket_service.get_ticket(db.session, ticket_id),
-                                edit_form=form, status=exc.status)
+                "watchers": [w for w in form.watchers.data or [] if w]}
+        commit_or_rerender(
+            lambda: ticket_service.update_ticket(db.session, request_actor(), ticket.id, data),
+            _show_again(ticket_id, edit_form=form), form=form)
         flash(_("Ticket updated."), "success")
     return redirect(url_for(".show", ticket_id=ticket_id))
 
@@ -312,18 +311,15 @@ def upload(ticket_id):
     form = AttachmentForm()
     if form.validate_on_submit():
         upload = form.file.data
-        try:
+
+        def write() -> None:
             if upload is None or not getattr(upload, "filename", ""):
                 raise InvalidInput.field("file", "Choose a file.")
             ticket_service.add_attachment(
                 db.session, request_actor(), ticket.id, upload.filename, upload.read(),
                 ticket_service.storage_root(current_app.instance_path))
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_show(ticket_service.get_ticket(db.session, ticket_id),
-                                attachment_form=form, status=exc.status)
+
+        commit_or_rerender(write, _show_again(ticket_id, attachment_form=form), form=form)
         flash(_("File attached."), "success")
     return redirect(url_for(".show", ticket_id=ticket_id))
 
@@ -363,19 +359,17 @@ def settings():
         data = {"working_days": days, "working_hours": [form.opens.data.strip(),
                                                         form.closes.data.strip()],
                 "priorities": targets}
-        try:
+
+        def write() -> None:
             actor = request_actor()
             ticket_service.set_causes(db.session, actor, [
                 c for c in form.causes.data.splitlines() if c.strip()])
             ticket_service.set_sla_policy(db.session, actor, data)
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return render_template("tickets/settings.html", form=form, targets=targets,
-                                   days=days, weekdays=WEEKDAYS, errors=exc.errors,
-                                   holiday_count=len(policy["holidays"]),
-                                   priority_labels=PRIORITY_LABELS), exc.status
+
+        commit_or_rerender(write, lambda exc: (render_template(
+            "tickets/settings.html", form=form, targets=targets, days=days,
+            weekdays=WEEKDAYS, errors=exc.errors, holiday_count=len(policy["holidays"]),
+            priority_labels=PRIORITY_LABELS), exc.status), form=form)
         flash(_("Service desk settings saved."), "success")
         return redirect(url_for(".settings"))
     return render_template("tickets/settings.html", form=form, targets=targets, days=days,
@@ -398,13 +392,10 @@ def holidays():
     """The holiday calendar shared by SLA business hours and holiday greetings."""
     form = HolidayForm()
     if form.validate_on_submit():
-        try:
-            holiday_service.add_holiday(db.session, request_actor(), form.data_for_service())
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _holiday_page(form, exc.status)
+        commit_or_rerender(
+            lambda: holiday_service.add_holiday(db.session, request_actor(),
+                                                form.data_for_service()),
+            lambda exc: _holiday_page(form, exc.status), form=form)
         flash(_("Holiday added."), "success")
         return redirect(url_for(".holidays"))
     return _holiday_page(form)
@@ -417,14 +408,10 @@ def edit_holiday(holiday_id):
     form = HolidayForm(data={"name": current.name, "start": current.start.isoformat(),
                              "end": current.end.isoformat(), "greeting": current.greeting})
     if form.validate_on_submit():
-        try:
-            holiday_service.update_holiday(db.session, request_actor(), holiday_id,
-                                           form.data_for_service())
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _holiday_page(form, exc.status, editing=current)
+        commit_or_rerender(
+            lambda: holiday_service.update_holiday(db.session, request_actor(), holiday_id,
+                                                   form.data_for_service()),
+            lambda exc: _holiday_page(form, exc.status, editing=current), form=form)
         flash(_("Holiday saved."), "success")
         return redirect(url_for(".holidays"))
     return _holiday_page(form, editing=current)

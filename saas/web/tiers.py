@@ -27,11 +27,12 @@ from saas.services import tiers as tier_service
 from saas.services.errors import InvalidInput, ServiceError
 from saas.tenancy import current_tenant
 from saas.web import nav
-from saas.web.access import flash_error, form_errors, request_actor, require
+from saas.web.access import flash_error, request_actor, require
 from saas.web.forms import choices
 from saas.web.messages import translate_message
 from saas.web.rule_form import RuleForm, choice_hints, op_choices, subject_choices
 from saas.web.rule_form import count as clamp_count
+from saas.web.saving import back_with_error, commit_or_rerender
 
 bp = Blueprint("tiers", __name__, url_prefix="/t/<slug>/tiers")
 nav.add("tiers.index", _l("Tiers"), permission="customers.read", order=30)
@@ -194,13 +195,8 @@ def preview():
 @bp.post("/apply")
 @require("settings.manage")
 def apply():
-    try:
-        result = tier_service.apply(db.session, request_actor())
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        flash_error(exc)
-        return redirect(url_for(".index"), 303)
+    result = commit_or_rerender(lambda: tier_service.apply(db.session, request_actor()),
+                                back_with_error(url_for(".index"), 303))
     flash(_("Rules version %(version)s applied: %(moved)s customers moved.",
             version=result["version"], moved=result["moved"]), "success")
     return redirect(url_for(".index"), 303)
@@ -259,15 +255,12 @@ def override(customer_id: str):
     form = _override_form()
     if not form.validate_on_submit():
         return _render_customer(found, form, 422)
-    try:
-        tier_service.override(db.session, request_actor(), found.id, form.tier_id.data,
-                              _parse_until(form.until.data), form.note.data or "")
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        form_errors(form, exc)
-        return _render_customer(row_scope.get_customer(db.session, request_actor(),
-                                                       customer_id), form, exc.status)
+    commit_or_rerender(
+        lambda: tier_service.override(db.session, request_actor(), found.id, form.tier_id.data,
+                                      _parse_until(form.until.data), form.note.data or ""),
+        lambda exc: _render_customer(row_scope.get_customer(db.session, request_actor(),
+                                                            customer_id), form, exc.status),
+        form=form)
     flash(_("Tier overridden."), "success")
     return redirect(url_for(".customer", customer_id=found.id), 303)
 

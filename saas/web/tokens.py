@@ -14,10 +14,10 @@ from wtforms import SelectField, StringField
 from saas.extensions import db
 from saas.services import staff as staff_service
 from saas.services import tokens as token_service
-from saas.services.errors import ServiceError
 from saas.web import nav
-from saas.web.access import can, current_staff, form_errors, request_actor, require
+from saas.web.access import can, current_staff, request_actor, require
 from saas.web.forms import choices
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("tokens", __name__, url_prefix="/t/<slug>/tokens")
 nav.add("tokens.index", _l("API tokens"), permission="tokens.manage", order=85)
@@ -58,15 +58,10 @@ def create():
     form = TokenForm()
     if not form.validate_on_submit():
         return _render(form, 400)
-    try:
-        _token, secret = token_service.create_token(db.session, request_actor(),
-                                                    form.name.data or "",
-                                                    form.scope.data or "")
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        form_errors(form, exc)
-        return _render(form, exc.status)
+    _token, secret = commit_or_rerender(
+        lambda: token_service.create_token(db.session, request_actor(), form.name.data or "",
+                                           form.scope.data or ""),
+        lambda exc: _render(form, exc.status), form=form)
     return _render(TokenForm(formdata=None), 201, secret)
 
 

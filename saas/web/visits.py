@@ -21,8 +21,9 @@ from saas.services import tiers as tier_service
 from saas.services import visits as visit_service
 from saas.services.errors import ServiceError
 from saas.web import nav
-from saas.web.access import current_staff, flash_error, form_errors, request_actor, require
+from saas.web.access import current_staff, flash_error, request_actor, require
 from saas.web.forms import choices
+from saas.web.saving import commit_or_rerender
 
 bp = Blueprint("visits", __name__, url_prefix="/t/<slug>/visits")
 nav.add("visits.index", _l("Visits"), permission="customers.read", order=42)
@@ -93,21 +94,19 @@ def record(task_id):
     task, customer = _task_context(task_id)
     form = _record_form()
     if form.validate_on_submit():
-        try:
-            visit_service.record_visit(db.session, request_actor(), task.id, {
-                "outcome": form.outcome.data, "rating": form.rating.data,
-                "needs": form.needs.data, "next_step": form.next_step.data})
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            task, customer = _task_context(task_id)
-            return render_template("visits/record.html", form=form, task=task,
-                                   customer=customer, method_labels=METHOD_LABELS), exc.status
+        data = {"outcome": form.outcome.data, "rating": form.rating.data,
+                "needs": form.needs.data, "next_step": form.next_step.data}
+        commit_or_rerender(
+            lambda: visit_service.record_visit(db.session, request_actor(), task.id, data),
+            lambda exc: _render_record(form, *_task_context(task_id), exc.status), form=form)
         flash(_("Visit recorded."), "success")
         return redirect(url_for(".index"))
+    return _render_record(form, task, customer)
+
+
+def _render_record(form: RecordForm, task, customer, status: int = 200):
     return render_template("visits/record.html", form=form, task=task, customer=customer,
-                           method_labels=METHOD_LABELS)
+                           method_labels=METHOD_LABELS), status
 
 
 @bp.get("/plans")
@@ -121,15 +120,10 @@ def plans():
 def create_plan():
     form = _plan_form()
     if form.validate_on_submit():
-        try:
-            visit_service.create_plan(db.session, request_actor(), {
-                "tier_id": form.tier_id.data, "every_days": form.every_days.data,
-                "method": form.method.data, "assignee_id": form.assignee_id.data or None})
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
-            form_errors(form, exc)
-            return _render_plans(form), exc.status
+        data = {"tier_id": form.tier_id.data, "every_days": form.every_days.data,
+                "method": form.method.data, "assignee_id": form.assignee_id.data or None}
+        commit_or_rerender(lambda: visit_service.create_plan(db.session, request_actor(), data),
+                           lambda exc: (_render_plans(form), exc.status), form=form)
         flash(_("Visit plan saved."), "success")
     return redirect(url_for(".plans"))
 

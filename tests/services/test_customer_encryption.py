@@ -1,5 +1,6 @@
-"""Customers' personal data encrypted at rest (issue 11): phones, emails, WeChat id and
-address are Fernet tokens in the database and blind indexes in `customer_lookups`; every
+"""Customers' personal data encrypted at rest (issue 11): phones, emails, WeChat id,
+address and the values of custom fields marked sensitive are Fernet tokens in the
+database and blind indexes in `customer_lookups` / `customers.sensitive_index`; every
 lookup (search, import matching, duplicates, erasure) still works, and `flask keys
 rotate` re-encrypts them without breaking lookups."""
 
@@ -17,14 +18,23 @@ from saas.crypto import batch_encryptor, blind_index, decrypt, encrypted_columns
 from saas.extensions import db
 from saas.models.customers import Customer, CustomerLookup
 from saas.models.imports import ImportRowError
-from saas.services import customer_list, customer_upsert, duplicates, imports, subject_requests
+from saas.services import (
+    custom_fields,
+    customer_list,
+    customer_upsert,
+    duplicates,
+    imports,
+    subject_requests,
+)
 from saas.services import customers as svc
 from saas.services.identifiers import lookup_value
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+ID_CARD = "110101199003077777"
 SECRETS = ("13800138000", "8613800138000", "13900139000", "ann@tea.example.com",
-           "tea.example.com", "wx_ann_88", "长安街 1 号")
-PERSONAL = ("phone", "email", "phones", "emails", "wechat_id", "address")
+           "tea.example.com", "wx_ann_88", "长安街 1 号", ID_CARD)
+PERSONAL = ("phone", "email", "phones", "emails", "wechat_id", "address",
+            "sensitive_fields")
 
 
 @pytest.fixture()
@@ -37,10 +47,13 @@ def actor(app, make_tenant):
 
 
 def _ann(actor, **extra):
+    if not custom_fields.list_definitions(db.session):
+        custom_fields.create_definition(db.session, actor, "id_card", "ID card", "text",
+                                        sensitive=True)
     customer = svc.create_customer(db.session, actor, {
         "name": "Ann", "phones": ["13800138000", "139 0013 9000"],
         "emails": ["Ann@Tea.example.com"], "wechat_id": "wx_ann_88", "address": "长安街 1 号",
-        **extra})
+        "custom_fields": {"id_card": ID_CARD}, **extra})
     db.session.commit()
     return customer
 
@@ -71,7 +84,8 @@ def test_personal_customer_fields_are_registered_for_rotation():
 def test_database_holds_no_plaintext_of_customer_personal_fields(actor):
     customer = _ann(actor)
     _assert_no_plaintext()
-    row = db.session.execute(text("SELECT phone, phones, wechat_id FROM customers")).one()
+    row = db.session.execute(text(
+        "SELECT phone, phones, wechat_id, sensitive_fields FROM customers")).one()
     assert all(value.startswith("gAAAAA") for value in row), "Fernet tokens"
     values = set(db.session.scalars(select(CustomerLookup.value)))
     assert values == {lookup_value("+8613800138000"), lookup_value("+8613900139000"),
@@ -80,6 +94,7 @@ def test_database_holds_no_plaintext_of_customer_personal_fields(actor):
     again = svc.get_customer(db.session, customer.id)
     assert again.phones == ["+8613800138000", "+8613900139000"]
     assert (again.phone, again.email) == ("+8613800138000", "ann@tea.example.com")
+    assert again.custom_fields == {"id_card": ID_CARD}
     assert (again.wechat_id, again.address) == ("wx_ann_88", "长安街 1 号")
 
 
@@ -119,7 +134,8 @@ def test_keys_rotate_reencrypts_customers_and_lookups_still_work(app, make_tenan
             tenant.bind()
             _ann(tenant.owner_actor())
             before = db.session.execute(text(
-                "SELECT phone, email, phones, emails, wechat_id, address FROM customers")).one()
+                "SELECT phone, email, phones, emails, wechat_id, address, sensitive_fields "
+                "FROM customers")).one()
             db.session.remove()
         _use_keys(app, NEW, OLD)
         result = app.test_cli_runner().invoke(args=["keys", "rotate"])
@@ -130,12 +146,17 @@ def test_keys_rotate_reencrypts_customers_and_lookups_still_work(app, make_tenan
         with app.app_context():
             tenant.bind()
             after = db.session.execute(text(
-                "SELECT phone, email, phones, emails, wechat_id, address FROM customers")).one()
+                "SELECT phone, email, phones, emails, wechat_id, address, sensitive_fields "
+                "FROM customers")).one()
             assert all(a != b for a, b in zip(after, before, strict=True))
             [found] = svc.find_by_phone(db.session, "139 0013 9000")
             assert found.phones == ["+8613800138000", "+8613900139000"]
             assert (found.wechat_id, found.address) == ("wx_ann_88", "长安街 1 号")
+            assert found.custom_fields == {"id_card": ID_CARD}
             assert _names("ann@tea.example.com") == ["Ann"]
+            query = customer_list.parse_filters(db.session, {"cf.id_card": ID_CARD})
+            assert [c.name for c in db.session.scalars(
+                customer_list.filtered(db.session, query))] == ["Ann"], "index kept"
             db.session.remove()
     finally:
         _use_keys(app, saved)
@@ -258,3 +279,122 @@ def test_indexer_is_the_blind_index(app, key):
                 assert len(index(value)) == 64
     finally:
         app.config["BLIND_INDEX_KEY"] = saved
+
+
+# -- personal data outside the customers table (issue 11) -----------------------------
+
+CONTACT_SECRETS = ("13700137000", "li@acme.example.cn")
+EVENT_COPIES = {
+    "outbox_events": "event payloads are what plugins sync to a CRM or shop, so they may "
+                     "carry a customer's personal data (docs/privacy.md, Encryption at rest); "
+                     "customer.erased tells plugins to erase their copies",
+    "plugin_deliveries": "a message delivery holds the address and text it sends (and "
+                         "re-sends after a failure); erasure wipes it, delivery "
+                         "retention purges it",
+}
+
+
+def _personal_text_columns():
+    from sqlalchemy import JSON, String, Text
+
+    from saas.models.base import Base
+
+    for table in Base.metadata.sorted_tables:
+        if table.name in EVENT_COPIES:
+            continue
+        cols = [c.name for c in table.c
+                if isinstance(c.type, String | Text | JSON)
+                or isinstance(getattr(c.type, "impl", None), String | Text | JSON)]
+        if cols:
+            yield table.name, cols
+
+
+def _plaintext_anywhere(secrets) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for table, cols in _personal_text_columns():
+        quoted = ", ".join(f'"{c}"' for c in cols)
+        for row in db.session.execute(text(f'SELECT {quoted} FROM "{table}"')):  # noqa: S608
+            for name, value in zip(cols, row, strict=True):
+                raw = str(value).lower()
+                for secret in secrets:
+                    if secret.lower() in raw:
+                        found.setdefault(f"{table}.{name}", set()).add(secret)
+    return found
+
+
+def test_no_table_holds_phone_or_email_plaintext_after_orders_tickets_campaigns(app,
+                                                                                 make_tenant):
+    from saas.services import campaigns, contacts, loyalty, orders, products, segments
+    from saas.services import tickets as ticket_service
+    from tests.hooks.support import configure
+    from tests.plugins.servers import smtp_server
+
+    tenant = make_tenant()
+    with smtp_server("none") as (port, box):
+        configure(app, tenant, "email", {"host": "127.0.0.1", "port": port,
+                                         "security": "none",
+                                         "from_address": "shop@example.com"})
+        with app.app_context():
+            tenant.bind()
+            actor = tenant.owner_actor()
+            ann = _ann(actor, tags=["promo"],
+                       consent={"email": {"status": "granted", "source": "shop"}})
+            svc.update_customer(db.session, actor, ann.id, {
+                "phones": ["13800138000", "139 0013 9000", "13600136000"],
+                "wechat_id": "wx_ann_99"})
+            company = svc.create_customer(db.session, actor, {"name": "Acme", "kind":
+                                                              "company"})
+            contact = contacts.create_contact(db.session, actor, company.id, {
+                "name": "Li", "phone": "137 0013 7000", "email": "LI@acme.example.cn"})
+            contacts.update_contact(db.session, actor, company.id, contact.id,
+                                    {"phone": "13700137000 "})
+            product = products.create_product(db.session, actor, {
+                "sku": "T-1", "name": "Tea", "price": "10", "currency": "CNY"})
+            orders.place_order(db.session, actor, ann.id, {
+                "lines": [{"product_id": str(product.id), "quantity": 1}]})
+            ticket = ticket_service.create_ticket(db.session, actor, {
+                "customer_id": ann.id, "subject": "Kettle", "channel": "email"})
+            ticket_service.add_message(db.session, actor, ticket.id, "reply", "On its way")
+            loyalty.adjust(db.session, actor, ann.id, 10, "Goodwill")
+            segment = segments.create_segment(db.session, actor, {
+                "name": "Promo", "rule": {"all": [{"tag": "promo"}]}})
+            campaign = campaigns.create_campaign(db.session, actor, {
+                "name": "Spring", "segment_id": str(segment.id), "channel": "email",
+                "variants": [{"name": "A", "subject": "Sale", "body": "Hi"}]})
+            db.session.commit()
+            campaigns.launch(db.session, actor, campaign.id)
+            db.session.commit()  # the campaign is sent inline after this commit
+            tenant.bind()
+            from saas.models.campaigns import CampaignRecipient
+
+            [recipient] = db.session.scalars(select(CampaignRecipient)).all()
+            assert (recipient.status, recipient.address) == ("sent", "ann@tea.example.com")
+            secrets = ("13800138000", "13900139000", "13600136000", "ann@tea.example.com",
+                       "wx_ann_88", "wx_ann_99", *CONTACT_SECRETS)
+            assert _plaintext_anywhere(secrets) == {}
+            raw = _raw_text("campaign_recipients")
+            assert "gAAAAA" in raw
+            events = _raw_text("outbox_events") + _raw_text("plugin_deliveries")
+            assert "ann@tea.example.com" in events.lower(), "excluded for the reason given"
+            db.session.remove()
+    assert [m["To"] for m in box.messages if m["Subject"] == "Sale"] == [
+        "ann@tea.example.com"]
+
+
+def test_audit_entries_say_which_encrypted_fields_changed_without_their_values(actor):
+    from saas.models import AuditEntry
+    from saas.services.audit import HIDDEN
+
+    ann = _ann(actor)
+    svc.update_customer(db.session, actor, ann.id, {"phones": [], "name": "Ann Lee",
+                                                    "address": "长安街 2 号"})
+    db.session.commit()
+    created, updated = (db.session.scalars(select(AuditEntry).where(
+        AuditEntry.action == action)).one() for action in ("customer.created",
+                                                           "customer.updated"))
+    assert created.changes["name"] == "Ann"
+    assert (created.changes["phones"], created.changes["emails"]) == (HIDDEN, HIDDEN)
+    assert created.changes["wechat_id"] == created.changes["address"] == HIDDEN
+    assert updated.changes["name"] == ["Ann", "Ann Lee"]
+    assert updated.changes["phones"] == [HIDDEN, []]
+    assert updated.changes["address"] == [HIDDEN, HIDDEN]

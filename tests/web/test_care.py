@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 
 from saas.extensions import db
 from saas.models.care import CareRule
+from saas.services import care as care_service
+from saas.services import loyalty as loyalty_service
 from tests.web.helpers import field_errors, login, login_as
 
 
@@ -33,6 +35,61 @@ def test_rule_with_unknown_variable_is_refused_then_saved(app, client, make_tena
     assert bad_quiet.status_code == 422
     assert client.post(f"{url}/quiet-hours", data={"start": "22:00", "end": "08:00"}
                        ).status_code == 302
+
+
+def test_switching_on_a_rule_whose_coupon_was_withdrawn_is_refused_with_a_message(
+        app, client, make_tenant):
+    tenant = make_tenant()
+    with app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        coupon = loyalty_service.create_reward(db.session, actor, {
+            "name": "Come back", "kind": "coupon", "points_cost": 1, "valid_days": 30})
+        rule = care_service.create_rule(db.session, actor, {
+            "name": "Win back", "kind": "win_back", "channel": "email",
+            "template": "Hi {{ name }}, use {{ coupon_code }}", "reward_id": str(coupon.id),
+            "active": False})
+        loyalty_service.update_reward(db.session, actor, coupon.id, {"active": False})
+        db.session.commit()
+        rule_id = rule.id
+        db.session.remove()
+    login(client, tenant)
+    url = f"/t/{tenant.slug}/care"
+    resp = client.post(f"{url}/rules/{rule_id}/toggle")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"{url}/")
+    page = client.get(f"{url}/").get_data(as_text=True)
+    assert 'class="alert alert-error"' in page and "The care rule is invalid." in page
+    with app.app_context():
+        tenant.bind()
+        assert care_service.get_rule(db.session, rule_id).active is False
+        db.session.remove()
+
+
+def test_a_rule_whose_coupon_was_withdrawn_can_still_be_switched_off(
+        app, client, make_tenant):
+    tenant = make_tenant()
+    with app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        coupon = loyalty_service.create_reward(db.session, actor, {
+            "name": "Come back", "kind": "coupon", "points_cost": 1, "valid_days": 30})
+        rule = care_service.create_rule(db.session, actor, {
+            "name": "Win back", "kind": "win_back", "channel": "email",
+            "template": "Hi {{ name }}, use {{ coupon_code }}", "reward_id": str(coupon.id),
+            "active": True})
+        loyalty_service.update_reward(db.session, actor, coupon.id, {"active": False})
+        db.session.commit()
+        rule_id = rule.id
+        db.session.remove()
+    login(client, tenant)
+    url = f"/t/{tenant.slug}/care"
+    resp = client.post(f"{url}/rules/{rule_id}/toggle")
+    assert resp.status_code == 302
+    assert 'class="alert alert-error"' not in client.get(f"{url}/").get_data(as_text=True)
+    with app.app_context():
+        tenant.bind()
+        assert care_service.get_rule(db.session, rule_id).active is False
+        db.session.remove()
 
 
 def test_agents_cannot_manage_care(app, client, make_tenant):

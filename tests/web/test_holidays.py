@@ -47,6 +47,24 @@ def test_add_edit_and_remove_holidays_on_the_page(app, client, make_tenant):
     assert client.post(f"{edit_url}/delete").status_code == 404
 
 
+def test_bad_edit_of_a_holiday_is_shown_on_its_page_and_changes_nothing(app, client,
+                                                                         make_tenant):
+    tenant = make_tenant()
+    login(client, tenant)
+    url = f"/t/{tenant.slug}/tickets/holidays"
+    assert client.post(url, data={"name": "Golden Week", "start": "2027-10-01",
+                                  "end": "2027-10-07"}).status_code == 302
+    [golden] = [h for h in _calendar(app, tenant) if h.name == "Golden Week"]
+    bad = client.post(f"{url}/{golden.id}", data={"name": "Golden Week",
+                                                  "start": "2027-10-07", "end": "2027-10-01"})
+    assert bad.status_code == 422
+    html = bad.get_data(as_text=True)
+    assert field_errors(html, "end") == "The end is before the start."
+    assert f'action="{url}/{golden.id}"' in html  # still the edit form of this holiday
+    [golden] = [h for h in _calendar(app, tenant) if h.name == "Golden Week"]
+    assert (str(golden.start), str(golden.end)) == ("2027-10-01", "2027-10-07")
+
+
 def test_holiday_pages_need_settings_permission_and_are_per_tenant(app, client, make_tenant):
     tenant, other = make_tenant(), make_tenant()
     with app.app_context():

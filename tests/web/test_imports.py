@@ -149,15 +149,16 @@ def test_customer_list_links_to_the_export_of_its_filter(app, client, make_tenan
     assert "Kept" in body and "Other" not in body
 
 
-def test_a_100_mb_upload_gets_a_clear_413_page(app, client, make_tenant, tmp_path):
+def test_a_file_over_the_import_limit_gets_a_413_page_stating_it(app, client, make_tenant,
+                                                                 tmp_path):
     tenant = make_tenant()
     login(client, tenant)
     big = tmp_path / "big.csv"
     with big.open("wb") as f:
-        f.truncate(100 * 1024 * 1024)
+        f.truncate(129 * 1024 * 1024)  # over IMPORT_MAX_BYTES
     with big.open("rb") as body:
         r = client.post(f"/t/{tenant.slug}/imports/", input_stream=body, headers={
             "Content-Type": "multipart/form-data; boundary=x"})
         assert body.tell() == 0
     assert r.status_code == 413
-    assert "Try a smaller file." in r.get_data(as_text=True)
+    assert "Files are limited to 128 MB here." in r.get_data(as_text=True)

@@ -112,6 +112,36 @@ def test_reward_catalogue_create_edit_and_field_errors(app, client, tenant):
     assert re.search(r"Mug.*?<td>120</td><td>5</td>.*?Withdrawn", html, re.S)
 
 
+def test_bad_reward_edit_is_shown_on_the_form_and_changes_nothing(app, client, tenant):
+    rid = _reward(app, tenant)
+    login(client, tenant)
+    r = client.post(f"/t/{tenant.slug}/loyalty/rewards/{rid}/edit", data={
+        "name": "Mug", "kind": "gift", "points_cost": "lots", "stock": "5"})
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert field_errors(html, "points_cost") and 'value="lots"' in html
+    with app.app_context():
+        tenant.bind()
+        reward = db.session.get(Reward, (tenant.id, rid))
+        assert (reward.points_cost, reward.stock) == (100, 1)
+        db.session.remove()
+
+
+def test_refused_redeem_from_the_360_page_goes_back_there_with_the_error(app, client,
+                                                                         tenant):
+    cid = _customer(app, tenant, points=10)
+    rid = _reward(app, tenant, stock=None)
+    login(client, tenant)
+    entries = _rows(app, tenant, PointsEntry)
+    r = client.post(f"/t/{tenant.slug}/loyalty/customers/{cid}/redeem",
+                    data={"reward_id": str(rid), "back": "360"})
+    assert r.status_code == 303 and r.headers["Location"].endswith(f"/customers/{cid}")
+    shown = client.get(f"/t/{tenant.slug}/loyalty/customers/{cid}").get_data(as_text=True)
+    assert 'class="alert alert-error"' in shown and "Not enough points" in shown
+    assert _rows(app, tenant, PointsEntry) == entries
+    assert _rows(app, tenant, Redemption) == 0
+
+
 def test_redeem_from_the_360_page_spends_points_and_takes_stock(app, client, tenant):
     cid = _customer(app, tenant, points=150)
     rid = _reward(app, tenant)

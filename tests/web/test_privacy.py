@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from saas.extensions import db
-from saas.services import custom_fields, field_access, read_audit
+from saas.services import custom_fields, field_access, read_audit, row_scope
 from saas.services import customers as customer_service
 from tests.web.helpers import login, login_as
 
@@ -129,3 +129,31 @@ def test_index_page_lists_fields_and_scopes(app, client, tenant):
                       data={"months": "12", "action": "delete", "dry_run": "1"},
                       follow_redirects=True).get_data(as_text=True)
     assert "Dry run" in dry
+
+
+def test_refused_privacy_settings_go_back_with_the_error_and_save_nothing(app, client,
+                                                                          tenant):
+    cid = _customer(app, tenant)
+    login(client, tenant)
+    base = f"/t/{tenant.slug}/privacy"
+    scopes = client.post(f"{base}/scopes", data={"manager": "own", "agent": "everyone"})
+    assert scopes.status_code == 303 and scopes.headers["Location"].endswith(f"{base}/")
+    fields = client.post(f"{base}/fields", data={"agent|wechat_id": "invisible"})
+    assert fields.status_code == 303 and fields.headers["Location"].endswith(f"{base}/")
+    page = client.get(f"{base}/").get_data(as_text=True)
+    assert "Please correct the row scope." in page
+    assert "Please correct the permission changes." in page
+    erase = client.post(f"{base}/customers/{cid}/erase",
+                        data={"confirm": "ERASE", "reason": "x" * 201})
+    assert erase.status_code == 303
+    assert erase.headers["Location"].endswith(f"{base}/customers/{cid}")
+    page = client.get(erase.headers["Location"]).get_data(as_text=True)
+    assert "Use at most 200 characters." in page
+    with app.app_context():
+        tenant.bind()
+        # the manager's valid scope was rolled back with the agent's bad one
+        assert row_scope.scopes(db.session) == {"manager": "all", "agent": "all",
+                                                "readonly": "all"}
+        assert "wechat_id" in field_access.visible_fields(db.session, "agent")
+        assert customer_service.get_customer(db.session, cid).name == "Ann"
+        db.session.remove()

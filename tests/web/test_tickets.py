@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from saas.extensions import db
-from saas.models.tickets import Ticket, TicketAttachment
+from saas.models.tickets import Ticket, TicketAttachment, TicketMessage
 from saas.services import customers
 from saas.services import tickets as ticket_service
 from tests.web.helpers import field_errors, login, login_as
@@ -117,6 +117,31 @@ def test_watchers_are_edited_on_the_ticket_page(app, client, make_tenant):
     page = client.get(base).get_data(as_text=True)
     assert f'<option selected value="{agent_id}">' in page or \
         f'value="{agent_id}" selected' in page
+
+
+def _messages(app, tenant) -> int:
+    with app.app_context():
+        tenant.bind()
+        n = db.session.scalar(select(func.count()).select_from(TicketMessage))
+        db.session.remove()
+    return n
+
+
+def test_refused_reply_shows_the_ticket_again_with_the_error(app, client, make_tenant):
+    tenant = make_tenant()
+    tid = _ticket(app, tenant, _customer(app, tenant))
+    login(client, tenant)
+    base = f"/t/{tenant.slug}/tickets/{tid}"
+    empty = client.post(f"{base}/messages", data={"kind": "reply", "body": ""})
+    assert empty.status_code == 422
+    html = empty.get_data(as_text=True)
+    assert field_errors(html, "body") and "Broken lid" in html
+    client.post(f"{base}/status", data={"status": "closed"})
+    closed = client.post(f"{base}/messages", data={"kind": "reply", "body": "Sorry!"})
+    assert closed.status_code == 409
+    html = closed.get_data(as_text=True)
+    assert 'class="alert alert-error"' in html and "The ticket is closed." in html
+    assert _messages(app, tenant) == 0
 
 
 def test_disallowed_status_change_is_flashed(app, client, make_tenant):
