@@ -146,9 +146,8 @@ def score_chunks(session: Session, as_of: datetime, chunk_size: int = CHUNK_SIZE
     the whole table). With `came_back_until` each score also says whether the customer
     ordered again from `as_of` to then (`Score.came_back`, for the back-test)."""
     if session.get_bind().dialect.name == "postgresql":
-        # A cursor is planned for its first 10% of rows by default, which picks an
-        # index walk in customer order with a random heap read per order; every row is
-        # wanted, so plan for all of them (hash aggregates and one sort).
+        # A cursor is planned for its first 10% of rows by default, favouring plans
+        # that start fast over plans that finish fast; every row is wanted here.
         session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     result = session.execute(_features(as_of, came_back_until),
                              execution_options={"yield_per": chunk_size})

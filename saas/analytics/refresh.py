@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from saas.analytics import baskets, churn, clv
 from saas.models.analytics import AnalyticsFit, ChurnScore, CustomerClv
-from saas.models.base import new_id, utcnow
+from saas.models.base import utcnow
 from saas.models.outbox import OutboxEvent
+from saas.services import outbox
 from saas.services.audit import _jsonable
 from saas.services.customers import bound_tenant
 from saas.tenancy import current_tenant_id
@@ -231,28 +232,29 @@ def _replace_scores(session: Session, tenant_id: uuid.UUID, chunk: list[churn.Sc
 def _emit_at_risk(session: Session, tenant_id: uuid.UUID,
                   customer_ids: list[uuid.UUID]) -> int:
     """`customer.at_risk` for each customer, with the stored score as payload: the rows
-    `outbox.emit` would write, inserted a batch at a time (tens of thousands of flushed
-    ORM objects were most of the old job's time), each delivered after commit."""
-    from saas.jobs.queue import enqueue_after_commit
-
+    `outbox.emit` would write, inserted a batch at a time with ids from one `EventIds`
+    range, and handed to plugins by one `deliver_batch` job after commit (tens of
+    thousands of flushed ORM objects and one RQ job per event were most of the old
+    job's time)."""
+    if not customer_ids:
+        return 0
+    ids = outbox.EventIds.new()
+    created = utcnow()
     for i in range(0, len(customer_ids), EVENT_BATCH):
         batch = customer_ids[i:i + EVENT_BATCH]
         stored = {row.id: row for row in session.execute(
             select(ChurnScore.id, ChurnScore.score, ChurnScore.reasons,
                    ChurnScore.value_at_stake).where(ChurnScore.id.in_(batch)))}
-        created = utcnow()
-        rows = []
-        for cid in batch:
-            s = stored[cid]
-            event_id = new_id()
-            rows.append({"tenant_id": tenant_id, "id": event_id, "created_at": created,
-                         "name": "customer.at_risk", "entity_type": "customer",
-                         "entity_id": str(cid), "status": "pending", "attempts": 0,
-                         "payload": _jsonable({"score": s.score, "reasons": s.reasons,
-                                               "value_at_stake": str(s.value_at_stake)})})
-            enqueue_after_commit(session, "saas.jobs.outbox:deliver_event", tenant_id,
-                                 event_id)
-        _insert(session, OutboxEvent, rows)
+        _insert(session, OutboxEvent, (
+            {"tenant_id": tenant_id, "id": ids.of(i + k), "created_at": created,
+             "name": "customer.at_risk", "entity_type": "customer", "entity_id": str(cid),
+             "status": "pending", "attempts": 0,
+             "payload": _jsonable({"score": stored[cid].score,
+                                   "reasons": stored[cid].reasons,
+                                   "value_at_stake": str(stored[cid].value_at_stake)})}
+            for k, cid in enumerate(batch)))
+    outbox.deliver_range_after_commit(session, tenant_id, ids.of(0),
+                                      ids.of(len(customer_ids) - 1))
     return len(customer_ids)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Uuid, and_, insert, literal, or_, select
+from sqlalchemy import Uuid, and_, func, insert, literal, or_, select
 from sqlalchemy.orm import Session
 
 from saas.models import AuditEntry
@@ -92,8 +92,10 @@ def record_list_export(session: Session, actor: Actor | None, filters: Mapping[s
         .where(Customer.tenant_id == tenant_id) \
         .with_only_columns(literal(tenant_id, Uuid), literal(entry.id, Uuid), Customer.id) \
         .distinct()
-    count = session.execute(insert(ReadAuditExport).from_select(
-        ["tenant_id", "audit_id", "customer_id"], ids)).rowcount
+    session.connection().execute(insert(ReadAuditExport.__table__).from_select(
+        ["tenant_id", "audit_id", "customer_id"], ids))
+    count = session.scalar(select(func.count()).select_from(ReadAuditExport).where(
+        ReadAuditExport.tenant_id == tenant_id, ReadAuditExport.audit_id == entry.id))
     entry.changes = {**entry.changes, "customers": count}
     return entry
 

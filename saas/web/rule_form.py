@@ -237,7 +237,8 @@ def subject_choices(ctx: rules.Context, custom_labels: Mapping[str, str],
     out = [("", "—")]
     out += [(f"measure:{k}", str(MEASURE_LABELS.get(k, k))) for k in rules.MEASURES]
     out += [(f"field:{k}", str(FIELD_LABELS.get(k, k))) for k in rules.FIELDS]
-    out += [(f"custom_field:{k}", custom_labels.get(k, k)) for k in ctx.custom_fields]
+    out += [(f"custom_field:{k}", custom_labels.get(k, k)) for k in ctx.custom_fields
+            if k not in ctx.sensitive]  # encrypted values: rules cannot read them
     out.append(("tag", str(_l("Tag (name in value)"))))
     if allow_tier:
         out.append(("tier", str(_l("Tier (name in value)"))))
@@ -256,6 +257,6 @@ def choice_hints(ctx: rules.Context) -> list[tuple[str, str]]:
             label = MEASURE_LABELS.get(key) or FIELD_LABELS.get(key) or key
             out.append((str(label), ", ".join(values)))
     for key, (_type, values) in ctx.custom_fields.items():
-        if values:
+        if values and key not in ctx.sensitive:
             out.append((key, ", ".join(values)))
     return out

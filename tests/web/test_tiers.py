@@ -260,3 +260,20 @@ def test_tampered_row_counts_are_a_clear_error_not_a_crash(app, client, tenant):
     r = client.post(f"/t/{tenant.slug}/tiers/edit", data=data)
     assert r.status_code == 422
     assert "Define at least one tier." in r.get_data(as_text=True)
+
+
+def test_the_rule_builder_does_not_offer_sensitive_custom_fields(app, client, tenant):
+    from saas.services import custom_fields
+
+    with app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        custom_fields.create_definition(db.session, actor, "region", "Region", "text")
+        custom_fields.create_definition(db.session, actor, "id_card", "ID card", "text",
+                                        sensitive=True)
+        db.session.commit()
+        db.session.remove()
+    login(client, tenant)
+    html = client.get(f"/t/{tenant.slug}/tiers/edit").get_data(as_text=True)
+    assert 'value="custom_field:region"' in html
+    assert 'value="custom_field:id_card"' not in html
