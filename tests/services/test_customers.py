@@ -17,16 +17,6 @@ from saas.services.identifiers import lookup_value
 from tests.api.conftest import add_staff
 
 
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield tenant, tenant.owner_actor()
-        db.session.rollback()
-        db.session.remove()
-
-
 def _events(name):
     return list(db.session.scalars(select(OutboxEvent).where(OutboxEvent.name == name)))
 

@@ -28,16 +28,6 @@ QUESTIONS = [{"id": "q1", "text": "Score?", "kind": "csat"},
               "choices": ["Tea", "Cake"]}]
 
 
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield tenant, tenant.owner_actor()
-        db.session.rollback()
-        db.session.remove()
-
-
 def _customer(actor, name: str, phone: str):
     return customer_service.create_customer(db.session, actor, {
         "name": name, "phones": [phone], "tags": ["promo"],

@@ -3,7 +3,6 @@ history with source "import"; a word that is neither is an error of that row."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from saas.extensions import db
@@ -15,16 +14,6 @@ CSV = ("Name,Email,Email consent,短信同意\n"
        "Ann,ann@example.com,yes,退订\n"
        "Bob,bob@example.com,opt-out,\n"
        "Cat,cat@example.com,maybe,同意\n")
-
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield tenant, tenant.owner_actor()
-        db.session.rollback()
-        db.session.remove()
 
 
 def by_name(name: str) -> Customer:

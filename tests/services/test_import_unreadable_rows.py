@@ -10,20 +10,9 @@ import io
 
 import pytest
 
-from saas.extensions import db
 from saas.services.errors import InvalidInput
 from saas.services.import_parsing import UnreadableRow, detect_encoding, open_table, sniff
 from tests.services.test_imports import names, report, run
-
-
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield tenant, tenant.owner_actor()
-        db.session.rollback()
-        db.session.remove()
 
 
 def read(data: bytes) -> tuple[str | None, list[tuple[int, list[str]]]]:

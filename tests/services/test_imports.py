@@ -22,16 +22,6 @@ from saas.services.errors import Conflict, InvalidInput, NotFound
 from saas.services.identifiers import lookup_value
 
 
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield tenant, tenant.owner_actor()
-        db.session.rollback()
-        db.session.remove()
-
-
 def run(actor, text: str | bytes, mapping=None, entity="customers", filename="c.csv"):
     data = text.encode("utf-8") if isinstance(text, str) else text
     job = imports.upload(db.session, actor, entity, filename, io.BytesIO(data))

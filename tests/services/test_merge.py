@@ -18,16 +18,6 @@ from saas.services import customers as customer_service
 from saas.services.errors import Conflict, InvalidInput, NotFound
 
 
-@pytest.fixture
-def world(app, make_tenant):
-    tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        yield tenant, tenant.owner_actor()
-        db.session.rollback()
-        db.session.remove()
-
-
 def make(actor, **data):
     c = customer_service.create_customer(db.session, actor, data)
     db.session.flush()

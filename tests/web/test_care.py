@@ -37,9 +37,8 @@ def test_rule_with_unknown_variable_is_refused_then_saved(app, client, make_tena
                        ).status_code == 302
 
 
-def test_switching_on_a_rule_whose_coupon_was_withdrawn_is_refused_with_a_message(
-        app, client, make_tenant):
-    tenant = make_tenant()
+def _rule_with_withdrawn_coupon(app, tenant, active: bool):
+    """A win-back rule whose coupon reward was withdrawn after the rule was saved."""
     with app.app_context():
         tenant.bind()
         actor = tenant.owner_actor()
@@ -48,11 +47,18 @@ def test_switching_on_a_rule_whose_coupon_was_withdrawn_is_refused_with_a_messag
         rule = care_service.create_rule(db.session, actor, {
             "name": "Win back", "kind": "win_back", "channel": "email",
             "template": "Hi {{ name }}, use {{ coupon_code }}", "reward_id": str(coupon.id),
-            "active": False})
+            "active": active})
         loyalty_service.update_reward(db.session, actor, coupon.id, {"active": False})
         db.session.commit()
         rule_id = rule.id
         db.session.remove()
+    return rule_id
+
+
+def test_switching_on_a_rule_whose_coupon_was_withdrawn_is_refused_with_a_message(
+        app, client, make_tenant):
+    tenant = make_tenant()
+    rule_id = _rule_with_withdrawn_coupon(app, tenant, active=False)
     login(client, tenant)
     url = f"/t/{tenant.slug}/care"
     resp = client.post(f"{url}/rules/{rule_id}/toggle")
@@ -68,19 +74,7 @@ def test_switching_on_a_rule_whose_coupon_was_withdrawn_is_refused_with_a_messag
 def test_a_rule_whose_coupon_was_withdrawn_can_still_be_switched_off(
         app, client, make_tenant):
     tenant = make_tenant()
-    with app.app_context():
-        tenant.bind()
-        actor = tenant.owner_actor()
-        coupon = loyalty_service.create_reward(db.session, actor, {
-            "name": "Come back", "kind": "coupon", "points_cost": 1, "valid_days": 30})
-        rule = care_service.create_rule(db.session, actor, {
-            "name": "Win back", "kind": "win_back", "channel": "email",
-            "template": "Hi {{ name }}, use {{ coupon_code }}", "reward_id": str(coupon.id),
-            "active": True})
-        loyalty_service.update_reward(db.session, actor, coupon.id, {"active": False})
-        db.session.commit()
-        rule_id = rule.id
-        db.session.remove()
+    rule_id = _rule_with_withdrawn_coupon(app, tenant, active=True)
     login(client, tenant)
     url = f"/t/{tenant.slug}/care"
     resp = client.post(f"{url}/rules/{rule_id}/toggle")
