@@ -23,15 +23,10 @@ log = logging.getLogger("saas.jobs.deliveries")
 @tenant_job(retries=0, timeout=300)
 def run_delivery(tenant_id: uuid.UUID, delivery_id: str) -> str:
     """Claim (committed first, so a crash mid-call still counts), call, record."""
-    session = db.session
-    delivery = deliveries.claim(session, delivery_id)
-    session.commit()
-    if delivery is None:
+    attempted = deliveries.attempt(db.session, delivery_id)
+    if attempted is None:
         return "not-due"
-    outcome = deliveries.execute(session, delivery)
-    deliveries.record(delivery, outcome)
-    if outcome.ok:
-        deliveries.remember_results(session, delivery)
+    delivery, outcome = attempted
     if not outcome.ok:
         log.warning("delivery %s to %s failed (attempt %s): %s", delivery.id,
                     delivery.plugin, delivery.attempts, outcome.error)

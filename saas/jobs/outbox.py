@@ -224,14 +224,11 @@ def _attempt(session, created: list[tuple[uuid.UUID, str]], stalled: set[str]) -
     for delivery_id, plugin in created:
         if plugin in stalled:
             continue
-        delivery = pd.claim(session, delivery_id)
-        session.commit()
-        if delivery is None:
+        attempted = pd.attempt(session, delivery_id)
+        if attempted is None:
             continue
-        outcome = pd.execute(session, delivery)
-        pd.record(delivery, outcome)
+        _delivery, outcome = attempted
         if outcome.ok:
-            pd.remember_results(session, delivery)
             streak[plugin] = 0
         else:
             failed += 1

@@ -737,17 +737,10 @@ def _take_delivery_jobs(session: Session) -> list:
 
 
 def _run_delivery(session: Session, delivery_id: Any) -> None:
-    """The same steps as the `run_delivery` job: claim (committed), call, record."""
+    """The same steps as the `run_delivery` job."""
     from saas.services import plugin_deliveries as deliveries
 
-    delivery = deliveries.claim(session, delivery_id)
-    session.commit()
-    if delivery is None:
-        return
-    outcome = deliveries.execute(session, delivery)
-    deliveries.record(delivery, outcome)
-    if outcome.ok:
-        deliveries.remember_results(session, delivery)
+    deliveries.attempt(session, delivery_id)
     session.commit()
 
 

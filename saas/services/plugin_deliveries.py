@@ -297,6 +297,20 @@ def remember_results(session: Session, delivery: Delivery) -> None:
         record_push(session, delivery.plugin, row.entity_id, result[hooks[0]])
 
 
+def attempt(session: Session, delivery_id: Any) -> tuple[Delivery, Outcome] | None:
+    """One attempt: claim (committed first, so a crash mid-call still counts), call,
+    record, keep the results. None when the delivery is not due. The caller commits."""
+    delivery = claim(session, delivery_id)
+    session.commit()
+    if delivery is None:
+        return None
+    outcome = execute(session, delivery)
+    record(delivery, outcome)
+    if outcome.ok:
+        remember_results(session, delivery)
+    return delivery, outcome
+
+
 # -- retries and the admin's view --------------------------------------------------
 
 
