@@ -129,3 +129,15 @@ def emit_event(app, tenant, name: str = "thing.happened", payload: dict | None =
 
 def system_actor() -> Actor:
     return Actor.system("test")
+
+
+@contextmanager
+def mailing(app, tenant, from_address: str = "care@shop.example.com") -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 and the tenant's email plugin enabled
+    to send through it; yields the mailbox."""
+    from tests.plugins.servers import smtp_server
+
+    with smtp_server("none") as (port, box):
+        configure(app, tenant, "email", {"host": "127.0.0.1", "port": port,
+                                         "security": "none", "from_address": from_address})
+        yield box

@@ -16,8 +16,7 @@ from saas.models.plugins import Delivery
 from saas.services import customers as customer_service
 from saas.services import loyalty
 from saas.services import tickets as ticket_service
-from tests.hooks.support import configure
-from tests.plugins.servers import smtp_server
+from tests.hooks.support import mailing
 
 
 def test_a_savepoint_release_does_not_send_the_pending_jobs(app, make_tenant, monkeypatch):
@@ -40,23 +39,19 @@ def test_a_savepoint_release_does_not_send_the_pending_jobs(app, make_tenant, mo
 
 def test_a_ticket_reply_written_with_a_points_adjustment_is_mailed(app, make_tenant):
     tenant = make_tenant()
-    with smtp_server("none") as (port, box):
-        configure(app, tenant, "email", {"host": "127.0.0.1", "port": port,
-                                         "security": "none",
-                                         "from_address": "care@shop.example.com"})
-        with app.app_context():
-            tenant.bind()
-            actor = tenant.owner_actor()
-            customer = customer_service.create_customer(
-                db.session, actor, {"name": "Ann", "emails": ["ann@example.com"]})
-            ticket = ticket_service.create_ticket(
-                db.session, actor, {"customer_id": customer.id, "subject": "Late parcel",
-                                    "channel": "email"})
-            ticket_service.add_message(db.session, actor, ticket.id, "reply",
-                                       "Sorry, it ships today.")
-            loyalty.adjust(db.session, actor, customer.id, 10, "goodwill")
-            db.session.commit()
-            statuses = [d.status for d in db.session.scalars(select(Delivery))]
-            db.session.remove()
+    with mailing(app, tenant) as box, app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        customer = customer_service.create_customer(
+            db.session, actor, {"name": "Ann", "emails": ["ann@example.com"]})
+        ticket = ticket_service.create_ticket(
+            db.session, actor, {"customer_id": customer.id, "subject": "Late parcel",
+                                "channel": "email"})
+        ticket_service.add_message(db.session, actor, ticket.id, "reply",
+                                   "Sorry, it ships today.")
+        loyalty.adjust(db.session, actor, customer.id, 10, "goodwill")
+        db.session.commit()
+        statuses = [d.status for d in db.session.scalars(select(Delivery))]
+        db.session.remove()
     assert statuses == ["succeeded"]
     assert len(box.messages) == 1

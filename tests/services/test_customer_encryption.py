@@ -326,57 +326,52 @@ def test_no_table_holds_phone_or_email_plaintext_after_orders_tickets_campaigns(
                                                                                  make_tenant):
     from saas.services import campaigns, contacts, loyalty, orders, products, segments
     from saas.services import tickets as ticket_service
-    from tests.hooks.support import configure
-    from tests.plugins.servers import smtp_server
+    from tests.hooks.support import mailing
 
     tenant = make_tenant()
-    with smtp_server("none") as (port, box):
-        configure(app, tenant, "email", {"host": "127.0.0.1", "port": port,
-                                         "security": "none",
-                                         "from_address": "shop@example.com"})
-        with app.app_context():
-            tenant.bind()
-            actor = tenant.owner_actor()
-            ann = _ann(actor, tags=["promo"],
-                       consent={"email": {"status": "granted", "source": "shop"}})
-            svc.update_customer(db.session, actor, ann.id, {
-                "phones": ["13800138000", "139 0013 9000", "13600136000"],
-                "wechat_id": "wx_ann_99"})
-            company = svc.create_customer(db.session, actor, {"name": "Acme", "kind":
-                                                              "company"})
-            contact = contacts.create_contact(db.session, actor, company.id, {
-                "name": "Li", "phone": "137 0013 7000", "email": "LI@acme.example.cn"})
-            contacts.update_contact(db.session, actor, company.id, contact.id,
-                                    {"phone": "13700137000 "})
-            product = products.create_product(db.session, actor, {
-                "sku": "T-1", "name": "Tea", "price": "10", "currency": "CNY"})
-            orders.place_order(db.session, actor, ann.id, {
-                "lines": [{"product_id": str(product.id), "quantity": 1}]})
-            ticket = ticket_service.create_ticket(db.session, actor, {
-                "customer_id": ann.id, "subject": "Kettle", "channel": "email"})
-            ticket_service.add_message(db.session, actor, ticket.id, "reply", "On its way")
-            loyalty.adjust(db.session, actor, ann.id, 10, "Goodwill")
-            segment = segments.create_segment(db.session, actor, {
-                "name": "Promo", "rule": {"all": [{"tag": "promo"}]}})
-            campaign = campaigns.create_campaign(db.session, actor, {
-                "name": "Spring", "segment_id": str(segment.id), "channel": "email",
-                "variants": [{"name": "A", "subject": "Sale", "body": "Hi"}]})
-            db.session.commit()
-            campaigns.launch(db.session, actor, campaign.id)
-            db.session.commit()  # the campaign is sent inline after this commit
-            tenant.bind()
-            from saas.models.campaigns import CampaignRecipient
+    with mailing(app, tenant, "shop@example.com") as box, app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        ann = _ann(actor, tags=["promo"],
+                   consent={"email": {"status": "granted", "source": "shop"}})
+        svc.update_customer(db.session, actor, ann.id, {
+            "phones": ["13800138000", "139 0013 9000", "13600136000"],
+            "wechat_id": "wx_ann_99"})
+        company = svc.create_customer(db.session, actor, {"name": "Acme", "kind":
+                                                          "company"})
+        contact = contacts.create_contact(db.session, actor, company.id, {
+            "name": "Li", "phone": "137 0013 7000", "email": "LI@acme.example.cn"})
+        contacts.update_contact(db.session, actor, company.id, contact.id,
+                                {"phone": "13700137000 "})
+        product = products.create_product(db.session, actor, {
+            "sku": "T-1", "name": "Tea", "price": "10", "currency": "CNY"})
+        orders.place_order(db.session, actor, ann.id, {
+            "lines": [{"product_id": str(product.id), "quantity": 1}]})
+        ticket = ticket_service.create_ticket(db.session, actor, {
+            "customer_id": ann.id, "subject": "Kettle", "channel": "email"})
+        ticket_service.add_message(db.session, actor, ticket.id, "reply", "On its way")
+        loyalty.adjust(db.session, actor, ann.id, 10, "Goodwill")
+        segment = segments.create_segment(db.session, actor, {
+            "name": "Promo", "rule": {"all": [{"tag": "promo"}]}})
+        campaign = campaigns.create_campaign(db.session, actor, {
+            "name": "Spring", "segment_id": str(segment.id), "channel": "email",
+            "variants": [{"name": "A", "subject": "Sale", "body": "Hi"}]})
+        db.session.commit()
+        campaigns.launch(db.session, actor, campaign.id)
+        db.session.commit()  # the campaign is sent inline after this commit
+        tenant.bind()
+        from saas.models.campaigns import CampaignRecipient
 
-            [recipient] = db.session.scalars(select(CampaignRecipient)).all()
-            assert (recipient.status, recipient.address) == ("sent", "ann@tea.example.com")
-            secrets = ("13800138000", "13900139000", "13600136000", "ann@tea.example.com",
-                       "wx_ann_88", "wx_ann_99", *CONTACT_SECRETS)
-            assert _plaintext_anywhere(secrets) == {}
-            raw = _raw_text("campaign_recipients")
-            assert "gAAAAA" in raw
-            events = _raw_text("outbox_events") + _raw_text("plugin_deliveries")
-            assert "ann@tea.example.com" in events.lower(), "excluded for the reason given"
-            db.session.remove()
+        [recipient] = db.session.scalars(select(CampaignRecipient)).all()
+        assert (recipient.status, recipient.address) == ("sent", "ann@tea.example.com")
+        secrets = ("13800138000", "13900139000", "13600136000", "ann@tea.example.com",
+                   "wx_ann_88", "wx_ann_99", *CONTACT_SECRETS)
+        assert _plaintext_anywhere(secrets) == {}
+        raw = _raw_text("campaign_recipients")
+        assert "gAAAAA" in raw
+        events = _raw_text("outbox_events") + _raw_text("plugin_deliveries")
+        assert "ann@tea.example.com" in events.lower(), "excluded for the reason given"
+        db.session.remove()
     assert [m["To"] for m in box.messages if m["Subject"] == "Sale"] == [
         "ann@tea.example.com"]
 

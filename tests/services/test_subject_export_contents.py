@@ -13,8 +13,7 @@ from saas.extensions import db
 from saas.services import consent, loyalty, subject_requests, surveys
 from saas.services import customers as customer_service
 from saas.services import tickets as ticket_service
-from tests.hooks.support import configure
-from tests.plugins.servers import smtp_server
+from tests.hooks.support import mailing
 
 QUESTIONS = [{"id": "q1", "text": "Score?", "kind": "csat"},
              {"id": "q2", "text": "Why?", "kind": "text"}]
@@ -43,17 +42,13 @@ def _life(actor, name: str) -> str:
 def test_export_holds_tickets_points_survey_answers_consent_and_deliveries(app,
                                                                            make_tenant):
     tenant = make_tenant()
-    with smtp_server("none") as (port, box):
-        configure(app, tenant, "email", {"host": "127.0.0.1", "port": port,
-                                         "security": "none",
-                                         "from_address": "care@shop.example.com"})
-        with app.app_context():
-            tenant.bind()
-            actor = tenant.owner_actor()
-            ann, _bo = _life(actor, "Ann"), _life(actor, "Bo")
-            data = subject_requests.export_customer(db.session, actor, ann)
-            db.session.commit()
-            db.session.remove()
+    with mailing(app, tenant) as box, app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        ann, _bo = _life(actor, "Ann"), _life(actor, "Bo")
+        data = subject_requests.export_customer(db.session, actor, ann)
+        db.session.commit()
+        db.session.remove()
     assert len(box.messages) == 2
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         tables = json.loads(archive.read("everything.json"))["tables"]

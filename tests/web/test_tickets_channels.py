@@ -9,8 +9,7 @@ from saas.extensions import db
 from saas.models.tickets import Ticket, TicketMessage
 from saas.services import customers
 from saas.services import tickets as ticket_service
-from tests.hooks.support import configure
-from tests.plugins.servers import smtp_server
+from tests.hooks.support import configure, mailing
 
 
 def _customer(app, tenant, **data) -> None:
@@ -50,24 +49,20 @@ def test_inbound_sms_from_a_known_customer_opens_then_continues_a_ticket(app, cl
 def test_reply_on_an_email_ticket_is_mailed_to_the_customer(app, make_tenant):
     tenant = make_tenant()
     _customer(app, tenant, name="Li Lei", emails=["li.lei@example.com"])
-    with smtp_server("none") as (port, box):
-        configure(app, tenant, "email", {"host": "127.0.0.1", "port": port,
-                                         "security": "none",
-                                         "from_address": "care@shop.example.com"})
-        with app.app_context():
-            tenant.bind()
-            actor = tenant.owner_actor()
-            customer = customers.find_by_email(db.session, "li.lei@example.com")[0]
-            ticket = ticket_service.create_ticket(db.session, actor, {
-                "customer_id": customer.id, "subject": "Refund", "channel": "email"})
-            note = ticket_service.add_message(db.session, actor, ticket.id, "note",
-                                              "Internal only")
-            reply = ticket_service.add_message(db.session, actor, ticket.id, "reply",
-                                               "Your refund is on its way.")
-            db.session.commit()
-            assert reply.delivery_status.startswith("queued")
-            assert note.delivery_status is None
-            db.session.remove()
+    with mailing(app, tenant) as box, app.app_context():
+        tenant.bind()
+        actor = tenant.owner_actor()
+        customer = customers.find_by_email(db.session, "li.lei@example.com")[0]
+        ticket = ticket_service.create_ticket(db.session, actor, {
+            "customer_id": customer.id, "subject": "Refund", "channel": "email"})
+        note = ticket_service.add_message(db.session, actor, ticket.id, "note",
+                                          "Internal only")
+        reply = ticket_service.add_message(db.session, actor, ticket.id, "reply",
+                                           "Your refund is on its way.")
+        db.session.commit()
+        assert reply.delivery_status.startswith("queued")
+        assert note.delivery_status is None
+        db.session.remove()
     assert len(box.messages) == 1
     mail = box.messages[0]
     assert mail["To"] == "li.lei@example.com" and mail["Subject"] == "Re: Refund"
