@@ -9,11 +9,11 @@ see `bench/` and `bench/results/`.
 
 from __future__ import annotations
 
-import ast
-from functools import cache
 from pathlib import Path
 
 import pytest
+
+from tests.claim_maps import named_tests
 
 ROOT = Path(__file__).resolve().parent
 
@@ -265,26 +265,13 @@ UNPROVEN: dict[str, str] = {
 }
 
 
-@cache
-def _tests_in(path: str) -> frozenset[str]:
-    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-    names = set()
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
-            names.add(node.name)
-        elif isinstance(node, ast.ClassDef) and node.name.startswith("Test"):
-            names |= {f"{node.name}::{item.name}" for item in node.body
-                      if isinstance(item, ast.FunctionDef) and item.name.startswith("test_")}
-    return frozenset(names)
-
-
 @pytest.mark.parametrize("claim", sorted(CLAIMS))
 def test_every_claim_of_issue_4_names_existing_tests(claim):
     assert CLAIMS[claim], f"{claim}: no test named"
     for node_id in CLAIMS[claim]:
         path, name = node_id.split("::", 1)
         assert (ROOT / path).exists(), f"{claim}: {path} is missing"
-        assert name in _tests_in(path), f"{claim}: {node_id} is missing"
+        assert name in named_tests(path), f"{claim}: {node_id} is missing"
 
 
 def test_unproven_claims_are_not_also_claimed_as_proven():

@@ -7,11 +7,11 @@ The benchmark (100k recipients vs raw RQ) is not a test: see `bench/bench_campai
 
 from __future__ import annotations
 
-import ast
-from functools import cache
 from pathlib import Path
 
 import pytest
+
+from tests.claim_maps import named_tests
 
 ROOT = Path(__file__).resolve().parent
 
@@ -126,15 +126,10 @@ CLAIMS: dict[str, str] = {
 }
 
 
-@cache
-def _tests_in(path: str) -> frozenset[str]:
-    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
-    return frozenset(node.name for node in tree.body
-                     if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"))
 
 
 @pytest.mark.parametrize("claim", sorted(CLAIMS))
 def test_every_claim_of_issue_8_names_an_existing_test(claim):
     path, name = CLAIMS[claim].split("::")
     assert (ROOT / path).exists(), f"{claim}: {path} is missing"
-    assert name in _tests_in(path), f"{claim}: {path}::{name} is missing"
+    assert name in named_tests(path), f"{claim}: {path}::{name} is missing"
